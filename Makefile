@@ -1,0 +1,38 @@
+# virtio-video suite: top-level build.
+#   make          build everything that can be built here
+#   make check    install dependencies, build, run all tests (native and VM)
+#   make demo     decode a generated clip with gst-launch-1.0 in a guest
+# Components add themselves through mk/*.mk (ALL_TARGETS, CHECK_DEPS).
+
+.DEFAULT_GOAL := all
+TOP := $(abspath .)
+BUILD ?= build
+SAN ?= 0
+
+ALL_TARGETS :=
+CHECK_DEPS :=
+
+include $(sort $(wildcard mk/*.mk))
+
+.PHONY: all deps check check-native demo bench-host clean
+
+all: $(ALL_TARGETS)
+
+deps:
+	scripts/install-deps
+
+# The README's test command. Dependencies first (idempotent), then both builds
+# (plain and ASan+UBSan) and every test.
+check: deps
+	$(MAKE) all
+	$(MAKE) BUILD=build-san SAN=1 host-all
+	$(MAKE) $(CHECK_DEPS)
+	tests/run
+
+check-native: deps
+	$(MAKE) all
+	$(MAKE) BUILD=build-san SAN=1 host-all
+	tests/run native
+
+clean:
+	rm -rf build build-san
