@@ -1,0 +1,39 @@
+# Native test tools: vv-client (decoder client: vhost-user front-end + guest
+# driver) and vv-hostile (malformed-guest tests). Only these link libav*.
+
+CLIENT_SRC_DIR := tests/tools
+CLIENT_OBJ_DIR := $(BUILD)/obj/client
+CLIENT_CC ?= $(CC)
+CLIENT_CFLAGS := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -O2 -g -Iinclude -I$(CLIENT_SRC_DIR)
+CLIENT_LDFLAGS :=
+ifeq ($(SAN),1)
+CLIENT_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+CLIENT_LDFLAGS += -fsanitize=address,undefined
+endif
+CLIENT_AV_CFLAGS := $(shell pkg-config --cflags libavformat libavcodec libavutil 2>/dev/null)
+CLIENT_AV_LIBS := $(shell pkg-config --libs libavformat libavcodec libavutil 2>/dev/null)
+
+CLIENT_LIB_OBJS := $(CLIENT_OBJ_DIR)/vu_front.o $(CLIENT_OBJ_DIR)/vv_dev.o
+CLIENT_HDRS := $(wildcard $(CLIENT_SRC_DIR)/*.h) include/virtio_video.h
+
+$(CLIENT_OBJ_DIR)/%.o: $(CLIENT_SRC_DIR)/%.c $(CLIENT_HDRS)
+	@mkdir -p $(@D)
+	$(CLIENT_CC) $(CLIENT_CFLAGS) $(CLIENT_AV_CFLAGS) -c -o $@ $<
+
+$(BUILD)/vv-client: $(CLIENT_OBJ_DIR)/vv-client.o $(CLIENT_LIB_OBJS)
+	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^ $(CLIENT_AV_LIBS)
+
+$(BUILD)/vv-hostile: $(CLIENT_OBJ_DIR)/vv-hostile.o $(CLIENT_LIB_OBJS)
+	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^
+
+$(BUILD)/vu-front-selftest: $(CLIENT_OBJ_DIR)/vu-front-selftest.o $(CLIENT_LIB_OBJS)
+	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^ -lpthread
+
+.PHONY: client-all
+client-all: $(BUILD)/vv-client $(BUILD)/vu-front-selftest
+
+ALL_TARGETS += client-all
+
+# Host decode benchmark (not a test): vv-client -> daemon vs ffmpeg alone.
+bench-host: all
+	scripts/bench-host
