@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * libavcodec codec plugin. Bitstream buffers go through the codec's parser
+ * first, so whole access units and arbitrary chunks of a byte stream decode
+ * the same. Decoding uses libavcodec's frame threading; a decoded picture is
+ * copied once, into the guest's buffer, in the negotiated layout.
+ */
+#include <libavcodec/avcodec.h>
+#include <libavutil/imgutils.h>
+#include <libswscale/swscale.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../host/codec.h"
+#include "../include/virtio_video.h"
+
+struct vv_decoder {
+	AVCodecContext *ctx;
+	AVCodecParserContext *parser;
+	enum AVCodecID codec_id;
+	AVPacket *pkt;
+	AVFrame **frames;	/* decoded, not yet taken: FIFO */
+	unsigned int first, count, cap;
+	bool drained;		/* flushed to EOF: reset before new input */
+	struct SwsContext *sws;
+};
+
+static const struct {
+	uint32_t format;
+	enum AVCodecID id;
+} coded_formats[] = {
+	{ VIRTIO_VIDEO_FORMAT_H264, AV_CODEC_ID_H264 },
+	{ VIRTIO_VIDEO_FORMAT_HEVC, AV_CODEC_ID_HEVC },
+	{ VIRTIO_VIDEO_FORMAT_VP8, AV_CODEC_ID_VP8 },
+	{ VIRTIO_VIDEO_FORMAT_VP9, AV_CODEC_ID_VP9 },
+};
+
+static int thread_count;
+
+static int ff_init(const struct vv_codec_options *options)
+{
+	thread_count = options->threads;
+	av_log_set_level(AV_LOG_ERROR);
+	return 0;
+}
+
+static void ff_fini(void)
+{
+}
+
+static void ff_get_caps(struct vv_codec_caps *caps)
+{
+	memset(caps, 0, sizeof(*caps));
+	for (size_t i = 0; i < sizeof(coded_formats) / sizeof(coded_formats[0]); i++)
+		if (avcodec_find_decoder(coded_formats[i].id))
+			caps->coded[caps->num_coded++] = coded_formats[i].format;
+	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_NV12;
+	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_YUV420;
+	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_YVU420;
+	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_BGRA8888;
+	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_ARGB8888;
+	caps->min_width = 16;
+	caps->min_height = 16;
+	caps->max_width = 4096;
+	caps->max_height = 4096;
+}
+
+static void frames_clear(struct vv_decoder *d)
+{
+	while (d->count) {
+		av_frame_free(&d->frames[d->first]);
+		d->first = (d->first + 1) % d->cap;
+		d->count--;
+	}
+}
+
+static bool frames_push(struct vv_decoder *d, AVFrame *f)
+{
+	if (d->count == d->cap) {
+		unsigned int cap = d->cap ? d->cap * 2 : 16;
+		AVFrame **n = calloc(cap, sizeof(*n));
+
+		if (!n)
+			return false;
+		for (unsigned int i = 0; i < d->count; i++)
+			n[i] = d->frames[(d->first + i) % d->cap];
+		free(d->frames);
+		d->frames = n;
+		d->cap = cap;
+		d->first = 0;
+	}
+	d->frames[(d->first + d->count) % d->cap] = f;
+	d->count++;
+	return true;
+}
+
+static int open_codec(struct vv_decoder *d)
+{
+	const AVCodec *codec = avcodec_find_decoder(d->codec_id);
+
+	if (!codec)
+		return VV_CODEC_ERR_UNSUPPORTED;
+	d->ctx = avcodec_alloc_context3(codec);
+	d->parser = av_parser_init(d->codec_id);
+	if (!d->ctx || !d->parser)
+		return VV_CODEC_ERR_NOMEM;
+	d->ctx->thread_count = thread_count;
+	if (avcodec_open2(d->ctx, codec, NULL) < 0)
+		return VV_CODEC_ERR_UNSUPPORTED;
+	return VV_CODEC_OK;
+}
+
+static void ff_decoder_destroy(struct vv_decoder *d)
+{
+	if (!d)
+		return;
+	frames_clear(d);
+	free(d->frames);
+	av_parser_close(d->parser);
+	avcodec_free_context(&d->ctx);
+	av_packet_free(&d->pkt);
+	sws_freeContext(d->sws);
+	free(d);
+}
+
+static int ff_decoder_create(uint32_t coded_format, struct vv_decoder **out)
+{
+	struct vv_decoder *d;
+	int ret = VV_CODEC_ERR_UNSUPPORTED;
+
+	for (size_t i = 0; i < sizeof(coded_formats) / sizeof(coded_formats[0]); i++) {
+		if (coded_formats[i].format != coded_format)
+			continue;
+		d = calloc(1, sizeof(*d));
+		if (!d)
+			return VV_CODEC_ERR_NOMEM;
+		d->codec_id = coded_formats[i].id;
+		d->pkt = av_packet_alloc();
+		ret = d->pkt ? open_codec(d) : VV_CODEC_ERR_NOMEM;
+		if (ret < 0) {
+			ff_decoder_destroy(d);
+			return ret;
+		}
+		*out = d;
+		return VV_CODEC_OK;
+	}
+	return ret;
+}
+
+/* Moves every frame the codec has ready into our FIFO. */
+static int receive_all(struct vv_decoder *d)
+{
+	int status = VV_CODEC_OK;
+
+	for (;;) {
+		AVFrame *f = av_frame_alloc();
+		int ret;
+
+		if (!f)
+			return VV_CODEC_ERR_NOMEM;
+		ret = avcodec_receive_frame(d->ctx, f);
+		if (ret < 0) {
+			av_frame_free(&f);
+			if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+				return status;
+			if (ret == AVERROR(ENOMEM))
+				return VV_CODEC_ERR_NOMEM;
+			/* A broken picture; later ones may be fine. */
+			status = VV_CODEC_ERR_INVALID_DATA;
+			continue;
+		}
+		if (!frames_push(d, f)) {
+			av_frame_free(&f);
+			return VV_CODEC_ERR_NOMEM;
+		}
+	}
+}
+
+/* Sends one parsed packet (NULL: end of stream), collecting output as needed. */
+static int send_packet(struct vv_decoder *d, AVPacket *pkt)
+{
+	int status = VV_CODEC_OK;
+
+	for (;;) {
+		int ret = avcodec_send_packet(d->ctx, pkt);
+		int got = receive_all(d);
+
+		if (got == VV_CODEC_ERR_NOMEM)
+			return got;
+		if (got < 0)
+			status = got;
+		if (ret == AVERROR(EAGAIN))
+			continue;	/* output drained above; try again */
+		if (ret == AVERROR(ENOMEM))
+			return VV_CODEC_ERR_NOMEM;
+		if (ret < 0 && ret != AVERROR_EOF)
+			status = VV_CODEC_ERR_INVALID_DATA;
+		return status;
+	}
+}
+
+static void restart(struct vv_decoder *d)
+{
+	avcodec_flush_buffers(d->ctx);
+	av_parser_close(d->parser);
+	d->parser = av_parser_init(d->codec_id);
+	d->drained = false;
+}
+
+static int parse_chunk(struct vv_decoder *d, const uint8_t *data, int size, int64_t ts)
+{
+	int status = VV_CODEC_OK;
+
+	do {
+		uint8_t *out;
+		int out_size, used, ret;
+
+		used = av_parser_parse2(d->parser, d->ctx, &out, &out_size, data, size, ts, ts, 0);
+		if (used < 0 || (used == 0 && !out_size && size > 0))
+			return VV_CODEC_ERR_INVALID_DATA;
+		data += used;
+		size -= used;
+		if (out_size) {
+			d->pkt->data = out;
+			d->pkt->size = out_size;
+			d->pkt->pts = d->parser->pts;
+			d->pkt->dts = d->parser->dts;
+			d->pkt->flags = d->parser->key_frame == 1 ? AV_PKT_FLAG_KEY : 0;
+			ret = send_packet(d, d->pkt);
+			if (ret == VV_CODEC_ERR_NOMEM)
+				return ret;
+			if (ret < 0)
+				status = ret;
+		}
+		/* A flush call (size 0) parses once; data calls until consumed. */
+	} while (size > 0);
+	return status;
+}
+
+static int ff_decode(struct vv_decoder *d, const struct iovec *iov, unsigned int iovcnt,
+		     uint64_t timestamp)
+{
+	int status = VV_CODEC_OK;
+
+	if (d->drained)
+		restart(d);
+	if (!d->parser)
+		return VV_CODEC_ERR_NOMEM;
+	for (unsigned int i = 0; i < iovcnt; i++) {
+		const uint8_t *p = iov[i].iov_base;
+		size_t left = iov[i].iov_len;
+
+		while (left) {
+			int chunk = left > (1u << 30) ? 1 << 30 : (int)left;
+			int ret = parse_chunk(d, p, chunk, (int64_t)timestamp);
+
+			if (ret == VV_CODEC_ERR_NOMEM)
+				return ret;
+			if (ret < 0)
+				status = ret;
+			p += chunk;
+			left -= (size_t)chunk;
+		}
+	}
+	return status;
+}
+
+static int ff_flush(struct vv_decoder *d)
+{
+	int ret;
+
+	if (d->drained)
+		return VV_CODEC_OK;
+	if (d->parser) {
+		ret = parse_chunk(d, NULL, 0, AV_NOPTS_VALUE);
+		if (ret == VV_CODEC_ERR_NOMEM)
+			return ret;
+	}
+	ret = send_packet(d, NULL);
+	d->drained = true;
+	return ret == VV_CODEC_ERR_NOMEM ? ret : VV_CODEC_OK;
+}
+
+static void ff_reset(struct vv_decoder *d)
+{
+	frames_clear(d);
+	restart(d);
+}
+
+static bool supported_pixfmt(int format)
+{
+	return format == AV_PIX_FMT_YUV420P || format == AV_PIX_FMT_YUVJ420P;
+}
+
+static int ff_receive(struct vv_decoder *d, struct vv_picture *pic)
+{
+	AVFrame *f;
+
+	if (!d->count)
+		return 0;
+	f = d->frames[d->first];
+	d->first = (d->first + 1) % d->cap;
+	d->count--;
+	if (!supported_pixfmt(f->format) || f->width <= 0 || f->height <= 0) {
+		av_frame_free(&f);
+		return VV_CODEC_ERR_UNSUPPORTED;
+	}
+	pic->width = (uint32_t)f->width;
+	pic->height = (uint32_t)f->height;
+	pic->timestamp = (uint64_t)f->pts;
+	pic->priv = f;
+	return 1;
+}
+
+static void ff_release(struct vv_decoder *d, struct vv_picture *pic)
+{
+	AVFrame *f = pic->priv;
+
+	(void)d;
+	av_frame_free(&f);
+	pic->priv = NULL;
+}
+
+static void copy_plane(uint8_t *dst, uint32_t dst_stride, const uint8_t *src, int src_stride,
+		       uint32_t row_bytes, uint32_t rows)
+{
+	for (uint32_t y = 0; y < rows; y++)
+		memcpy(dst + (size_t)y * dst_stride, src + (ptrdiff_t)y * src_stride, row_bytes);
+}
+
+static void interleave_uv(uint8_t *dst, uint32_t dst_stride, const AVFrame *f,
+			  uint32_t cw, uint32_t ch)
+{
+	for (uint32_t y = 0; y < ch; y++) {
+		const uint8_t *u = f->data[1] + (ptrdiff_t)y * f->linesize[1];
+		const uint8_t *v = f->data[2] + (ptrdiff_t)y * f->linesize[2];
+		uint8_t *row = dst + (size_t)y * dst_stride;
+
+		for (uint32_t x = 0; x < cw; x++) {
+			row[2 * x] = u[x];
+			row[2 * x + 1] = v[x];
+		}
+	}
+}
+
+static bool plane_fits(const struct vv_plane *p, uint32_t row_bytes, uint32_t rows)
+{
+	return p->stride >= row_bytes && (uint64_t)p->stride * rows <= p->size;
+}
+
+static int write_rgb(struct vv_decoder *d, const AVFrame *f, enum AVPixelFormat fmt,
+		     const struct vv_plane *plane)
+{
+	uint8_t *dst[4] = { plane->data };
+	int dst_stride[4] = { (int)plane->stride };
+
+	d->sws = sws_getCachedContext(d->sws, f->width, f->height, f->format, f->width,
+				      f->height, fmt, SWS_BILINEAR | SWS_ACCURATE_RND, NULL,
+				      NULL, NULL);
+	if (!d->sws)
+		return VV_CODEC_ERR_NOMEM;
+	sws_scale(d->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst,
+		  dst_stride);
+	return VV_CODEC_OK;
+}
+
+static int ff_write(struct vv_decoder *d, const struct vv_picture *pic, uint32_t format,
+		    const struct vv_plane *planes, unsigned int num_planes)
+{
+	const AVFrame *f = pic->priv;
+	uint32_t w = (uint32_t)f->width, h = (uint32_t)f->height;
+	uint32_t cw = (w + 1) / 2, ch = (h + 1) / 2;
+
+	switch (format) {
+	case VIRTIO_VIDEO_FORMAT_YUV420:
+	case VIRTIO_VIDEO_FORMAT_YVU420: {
+		int u = format == VIRTIO_VIDEO_FORMAT_YUV420 ? 1 : 2;
+
+		if (num_planes != 3 || !plane_fits(&planes[0], w, h) ||
+		    !plane_fits(&planes[1], cw, ch) || !plane_fits(&planes[2], cw, ch))
+			return VV_CODEC_ERR_INVALID_DATA;
+		copy_plane(planes[0].data, planes[0].stride, f->data[0], f->linesize[0], w, h);
+		copy_plane(planes[1].data, planes[1].stride, f->data[u], f->linesize[u], cw, ch);
+		copy_plane(planes[2].data, planes[2].stride, f->data[3 - u], f->linesize[3 - u],
+			   cw, ch);
+		return VV_CODEC_OK;
+	}
+	case VIRTIO_VIDEO_FORMAT_NV12:
+		if (num_planes != 2 || !plane_fits(&planes[0], w, h) ||
+		    !plane_fits(&planes[1], 2 * cw, ch))
+			return VV_CODEC_ERR_INVALID_DATA;
+		copy_plane(planes[0].data, planes[0].stride, f->data[0], f->linesize[0], w, h);
+		interleave_uv(planes[1].data, planes[1].stride, f, cw, ch);
+		return VV_CODEC_OK;
+	case VIRTIO_VIDEO_FORMAT_BGRA8888:
+	case VIRTIO_VIDEO_FORMAT_ARGB8888:
+		if (num_planes != 1 || !plane_fits(&planes[0], 4 * w, h))
+			return VV_CODEC_ERR_INVALID_DATA;
+		return write_rgb(d, f, format == VIRTIO_VIDEO_FORMAT_BGRA8888 ?
+				 AV_PIX_FMT_BGRA : AV_PIX_FMT_ARGB, &planes[0]);
+	default:
+		return VV_CODEC_ERR_UNSUPPORTED;
+	}
+}
+
+__attribute__((visibility("default"))) const struct vv_codec_ops vv_codec_plugin = {
+	.abi_version = VV_CODEC_ABI_VERSION,
+	.name = "ffmpeg",
+	.init = ff_init,
+	.fini = ff_fini,
+	.get_caps = ff_get_caps,
+	.decoder_create = ff_decoder_create,
+	.decoder_destroy = ff_decoder_destroy,
+	.decode = ff_decode,
+	.flush = ff_flush,
+	.reset = ff_reset,
+	.receive = ff_receive,
+	.write = ff_write,
+	.release = ff_release,
+};

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The virtio-video decoder device model: parses and validates every command,
+ * keeps streams and resources, drives a codec plugin, posts events.
+ * Behaviour is specified in docs/protocol.md.
+ */
+#ifndef VV_VIDEO_DEV_H
+#define VV_VIDEO_DEV_H
+
+#include <stdint.h>
+
+#include "codec.h"
+#include "vhost_user.h"
+
+struct vv_video_dev;
+
+struct vv_video_dev *vv_video_dev_new(const struct vv_codec_ops *codec);
+void vv_video_dev_free(struct vv_video_dev *dev);
+struct vu_dev *vv_video_dev_vu(struct vv_video_dev *dev);
+
+#endif

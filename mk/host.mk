@@ -1,0 +1,37 @@
+# Host side: the daemon (links no codec library) and its codec plugins.
+CC ?= cc
+HOST_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+	-Wno-missing-field-initializers -fno-strict-aliasing -MMD -MP
+HOST_LDFLAGS :=
+ifeq ($(SAN),1)
+HOST_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+HOST_LDFLAGS += -fsanitize=address,undefined
+endif
+
+DAEMON_SRCS := host/main.c host/vhost_user.c host/video_dev.c host/log.c
+DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
+FFMPEG_PKGS := libavcodec libavutil libswscale
+FFMPEG_OBJS := $(BUILD)/obj/ffmpeg/ffmpeg_plugin.o
+
+$(BUILD)/obj/host/%.o: host/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/ffmpeg/%.o: ffmpeg/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -fPIC -fvisibility=hidden $(shell pkg-config --cflags $(FFMPEG_PKGS)) -c $< -o $@
+
+$(BUILD)/vhost-user-video: $(DAEMON_OBJS)
+	$(CC) $(HOST_LDFLAGS) -o $@ $^ -ldl
+
+$(BUILD)/plugins/vv-ffmpeg.so: $(FFMPEG_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -shared -o $@ $^ $(shell pkg-config --libs $(FFMPEG_PKGS))
+
+.PHONY: host-all
+host-all: $(BUILD)/vhost-user-video $(BUILD)/plugins/vv-ffmpeg.so $(if $(filter client-all,$(ALL_TARGETS)),client-all)
+
+ALL_TARGETS += host-all
+
+-include $(DAEMON_OBJS:.o=.d) $(FFMPEG_OBJS:.o=.d)
