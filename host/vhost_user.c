@@ -129,7 +129,8 @@ struct vu_msg {
 	unsigned int nfds;
 };
 
-#define VU_HDR_SIZE offsetof(struct vu_msg, payload)
+/* On the wire the payload follows a packed 12-byte header. */
+#define VU_HDR_SIZE 12
 
 /* Split ring layout (little-endian host assumed: x86_64 and arm64). */
 #define VRING_DESC_F_NEXT 1
@@ -584,7 +585,8 @@ static void close_msg_fds(struct vu_msg *msg)
 static bool read_msg(struct vu_dev *dev, struct vu_msg *msg)
 {
 	char control[CMSG_SPACE(VU_MAX_FDS * sizeof(int))];
-	struct iovec iov = { .iov_base = msg, .iov_len = VU_HDR_SIZE };
+	uint32_t hdr[3];
+	struct iovec iov = { .iov_base = hdr, .iov_len = VU_HDR_SIZE };
 	struct msghdr mh = {
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = control, .msg_controllen = sizeof(control),
@@ -620,6 +622,9 @@ static bool read_msg(struct vu_dev *dev, struct vu_msg *msg)
 			log_warn("%s: truncated message header", dev->name);
 		goto fail_quiet;
 	}
+	msg->request = hdr[0];
+	msg->flags = hdr[1];
+	msg->size = hdr[2];
 	if (msg->size > sizeof(msg->payload)) {
 		log_warn("%s: %s: payload of %u bytes too large", dev->name,
 			 request_name(msg->request), msg->size);
@@ -647,22 +652,19 @@ fail_quiet:
 
 static bool send_reply(struct vu_dev *dev, struct vu_msg *msg, uint32_t size)
 {
-	msg->flags = VU_FLAG_VERSION | VU_FLAG_REPLY;
-	msg->size = size;
-	size_t len = VU_HDR_SIZE + size;
-	const uint8_t *p = (const uint8_t *)msg;
+	uint32_t hdr[3] = { msg->request, VU_FLAG_VERSION | VU_FLAG_REPLY, size };
+	struct iovec iov[2] = {
+		{ .iov_base = hdr, .iov_len = VU_HDR_SIZE },
+		{ .iov_base = &msg->payload, .iov_len = size },
+	};
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t w;
 
-	while (len) {
-		ssize_t w = send(dev->sock, p, len, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		len -= (size_t)w;
-	}
-	return true;
+	do {
+		w = sendmsg(dev->sock, &mh, MSG_NOSIGNAL);
+	} while (w < 0 && errno == EINTR);
+	/* Replies are small; a short write means the peer is gone. */
+	return w == (ssize_t)(VU_HDR_SIZE + size);
 }
 
 static bool reply_u64(struct vu_dev *dev, struct vu_msg *msg, uint64_t v)

@@ -592,16 +592,19 @@ static bool output_pictures(struct vv_video_dev *dev, struct stream *s)
 {
 	bool progress = false;
 
-	while (s->picture_count && !s->res_change_pending && s->queued_head[Q_OUT]) {
+	while (s->picture_count && !s->res_change_pending) {
 		struct pending_picture *pp = picture_at(s, 0);
 		struct resource *r;
 		long written;
 
+		/* Announced even with no buffer queued: the driver waits for it. */
 		if (!s->size_known || pp->pic.width != s->params[Q_OUT].width ||
 		    pp->pic.height != s->params[Q_OUT].height) {
 			announce_size(dev, s, &pp->pic);
 			return true;
 		}
+		if (!s->queued_head[Q_OUT])
+			break;
 		r = dequeue(s, Q_OUT);
 		written = write_picture(dev, s, r, &pp->pic);
 		if (written <= 0) {
@@ -1392,6 +1395,8 @@ static void handle_command(struct vv_video_dev *dev, struct vu_elem *elem)
 	memcpy(&hdr, buf, sizeof(hdr));
 	cmd.type = le32toh(hdr.type);
 	cmd.stream_id = le32toh(hdr.stream_id);
+	log_debug("command 0x%x stream %u (%zu bytes, %zu for the response)", cmd.type,
+		  cmd.stream_id, cmd.len, elem->in_len);
 	index = cmd.type - VIRTIO_VIDEO_CMD_QUERY_CAPABILITY;
 	if (cmd.type < VIRTIO_VIDEO_CMD_QUERY_CAPABILITY ||
 	    index >= sizeof(commands) / sizeof(commands[0])) {
