@@ -30,7 +30,7 @@ $(BUILD)/vu-front-selftest: $(CLIENT_OBJ_DIR)/vu-front-selftest.o $(CLIENT_LIB_O
 	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^ -lpthread
 
 .PHONY: client-all
-client-all: $(BUILD)/vv-client $(BUILD)/vu-front-selftest
+client-all: $(BUILD)/vv-client $(BUILD)/vv-hostile $(BUILD)/vu-front-selftest
 
 ALL_TARGETS += client-all
 

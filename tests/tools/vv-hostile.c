@@ -1,0 +1,895 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-3-Clause)
+/*
+ * vv-hostile: a misbehaving guest. Each case connects afresh, does one hostile
+ * thing and checks the device's answer against docs/protocol.md (an error
+ * code, a dropped request, or a refused vhost-user message); the test script
+ * then checks that the daemon is alive and still decodes correctly.
+ *
+ *   vv-hostile --socket PATH --list
+ *   vv-hostile --socket PATH --case NAME [--h264 FILE]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vv_dev.h"
+
+#define FEAT_ALL ((1ull << VIRTIO_VIDEO_F_RESOURCE_GUEST_PAGES) | \
+		  (1ull << VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG) |  \
+		  (1ull << VIRTIO_VIDEO_F_PER_RESOURCE_MEM_TYPE))
+
+static const char *sock_path;
+static struct vv_dev dev;
+static const char *cur;
+
+static void fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "vv-hostile %s: FAIL: ", cur);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("vv-hostile %s: ", cur);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+static void open_dev(uint64_t feat)
+{
+	if (vv_open(&dev, sock_path, feat, 2, 64ull << 20))
+		fail("cannot connect");
+	dev.timeout_ms = 5000;
+}
+
+/* sends cmd, expects response type want (0: dropped) */
+static void expect(const void *cmd, uint32_t len, uint32_t want, const char *what)
+{
+	uint8_t resp[4096];
+	uint32_t used = 0;
+	int t = vv_sync(&dev, cmd, len, resp, sizeof(resp), &used);
+
+	if (t < 0)
+		fail("%s: no answer", what);
+	if ((uint32_t)t != want)
+		fail("%s: got %s (0x%x, %u bytes), expected %s", what, vv_resp_name(t), t, used,
+		     vv_resp_name(want));
+	note("%s -> %s", what, vv_resp_name(t));
+}
+
+static void create_stream(uint32_t id, uint32_t fmt)
+{
+	struct virtio_video_stream_create c = { .hdr = { VIRTIO_VIDEO_CMD_STREAM_CREATE, id },
+						.coded_format = fmt };
+
+	expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_OK_NODATA, "STREAM_CREATE");
+}
+
+static void sanity(void)
+{
+	struct virtio_video_query_capability c = { .hdr.type = VIRTIO_VIDEO_CMD_QUERY_CAPABILITY,
+						   .queue_type = VIRTIO_VIDEO_QUEUE_TYPE_INPUT };
+
+	expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_OK_QUERY_CAPABILITY, "sanity QUERY_CAPABILITY");
+}
+
+/* RESOURCE_CREATE with explicit entries (guest pages) */
+static void res_create(uint32_t stream, uint32_t queue, uint32_t id, uint32_t layout,
+		       uint32_t nplanes, const uint32_t *nent, const struct virtio_video_mem_entry *e,
+		       uint32_t ne, uint32_t want, const char *what)
+{
+	uint32_t len = sizeof(struct virtio_video_resource_create) + ne * sizeof(*e);
+	uint8_t *b = calloc(1, len);
+	struct virtio_video_resource_create *c = (void *)b;
+
+	c->hdr = (struct virtio_video_cmd_hdr){ VIRTIO_VIDEO_CMD_RESOURCE_CREATE, stream };
+	c->queue_type = queue;
+	c->resource_id = id;
+	c->planes_layout = layout;
+	c->num_planes = nplanes;
+	for (uint32_t i = 0; i < VIRTIO_VIDEO_MAX_PLANES; i++)
+		c->num_entries[i] = nent[i];
+	memcpy(b + sizeof(*c), e, ne * sizeof(*e));
+	expect(b, len, want, what);
+	free(b);
+}
+
+static uint64_t gmem(uint32_t size)
+{
+	uint64_t g = vu_alloc(&dev.f, size);
+
+	if (!g)
+		fail("out of guest memory");
+	return g;
+}
+
+/* an input resource of 64 KiB, id 1, on stream 1 */
+static void input_resource(uint32_t stream, uint32_t id, uint64_t *gpa)
+{
+	uint32_t nent[8] = { 1 };
+	struct virtio_video_mem_entry e = { .addr = gmem(65536), .length = 65536 };
+
+	res_create(stream, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, id, VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER,
+		   1, nent, &e, 1, VIRTIO_VIDEO_RESP_OK_NODATA, "RESOURCE_CREATE input");
+	if (gpa)
+		*gpa = e.addr;
+}
+
+/* ---- raw ring access ---- */
+
+#define RAW_BASE 200 /* descriptors the normal path does not reach in these cases */
+
+struct rawd {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+/*
+ * Writes descriptors RAW_BASE.. and publishes head RAW_BASE + head_off (or the
+ * raw head value if head_raw >= 0). Returns the used length, -1 if there is no
+ * answer within 2 s, -2 if the backend hung up.
+ */
+static int raw_submit(const struct rawd *d, int n, int head_raw)
+{
+	struct vu_vq *vq = &dev.f.vq[VIRTIO_VIDEO_QUEUE_COMMAND];
+	uint16_t before = vq->used->idx;
+	int i, waited = 0;
+
+	for (i = 0; i < n; i++) {
+		vq->desc[RAW_BASE + i].addr = d[i].addr;
+		vq->desc[RAW_BASE + i].len = d[i].len;
+		vq->desc[RAW_BASE + i].flags = d[i].flags;
+		vq->desc[RAW_BASE + i].next = d[i].next;
+	}
+	vu_vq_raw_publish(&dev.f, vq, head_raw >= 0 ? head_raw : RAW_BASE);
+	{
+		uint64_t one = 1;
+
+		if (write(vq->kick_fd, &one, 8) != 8)
+			fail("kick");
+	}
+	while (__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE) == before) {
+		int r = vu_wait(&dev.f, 100);
+
+		if (r < 0)
+			return -2;
+		if (++waited > 20)
+			return -1;
+	}
+	vq->last_used++;
+	return vq->used->ring[before % vq->num].len;
+}
+
+static void raw_expect_no_ok(const struct rawd *d, int n, int head_raw, const char *what)
+{
+	int r = raw_submit(d, n, head_raw);
+
+	if (r == -2)
+		note("%s -> connection closed by the backend", what);
+	else if (r == -1)
+		note("%s -> not answered (ring stopped)", what);
+	else if (r == 0)
+		note("%s -> dropped (used length 0)", what);
+	else
+		fail("%s: answered with %d bytes: the device processed a broken chain", what, r);
+}
+
+/* ---- cases ---- */
+
+static void c_desc_outside(void)
+{
+	uint64_t resp = gmem(4096);
+	struct rawd d[2] = { { 0x7f0000000000ull, 16, VRING_F_NEXT, RAW_BASE + 1 },
+			     { resp, 4096, VRING_F_WRITE, 0 } };
+
+	raw_expect_no_ok(d, 2, -1, "command descriptor outside guest memory");
+}
+
+static void c_desc_wrap(void)
+{
+	uint64_t resp = gmem(4096);
+	struct rawd d[2] = { { 0xfffffffffffff000ull, 0x2000, VRING_F_NEXT, RAW_BASE + 1 },
+			     { resp, 4096, VRING_F_WRITE, 0 } };
+
+	raw_expect_no_ok(d, 2, -1, "descriptor address+length wrapping 2^64");
+}
+
+static void c_desc_straddle(void)
+{
+	struct vu_region *r = &dev.f.reg[0];
+	uint64_t resp = gmem(4096);
+	struct rawd d[2] = { { r->gpa + r->size - 8, 16, VRING_F_NEXT, RAW_BASE + 1 },
+			     { resp, 4096, VRING_F_WRITE, 0 } };
+
+	raw_expect_no_ok(d, 2, -1, "descriptor straddling the end of a region");
+}
+
+static void c_resp_outside(void)
+{
+	uint64_t cmd = gmem(4096);
+	struct virtio_video_query_capability q = { .hdr.type = VIRTIO_VIDEO_CMD_QUERY_CAPABILITY,
+						   .queue_type = VIRTIO_VIDEO_QUEUE_TYPE_INPUT };
+	struct rawd d[2] = { { cmd, sizeof(q), VRING_F_NEXT, RAW_BASE + 1 },
+			     { 0x20000000000ull, 4096, VRING_F_WRITE, 0 } };
+
+	vu_write(&dev.f, cmd, &q, sizeof(q));
+	raw_expect_no_ok(d, 2, -1, "response descriptor outside guest memory");
+}
+
+static void c_chain_loop(void)
+{
+	uint64_t cmd = gmem(4096);
+	struct rawd d[2] = { { cmd, 8, VRING_F_NEXT, RAW_BASE + 1 },
+			     { cmd, 8, VRING_F_NEXT, RAW_BASE } };
+
+	raw_expect_no_ok(d, 2, -1, "descriptor chain looping back");
+}
+
+static void c_next_oob(void)
+{
+	uint64_t cmd = gmem(4096);
+	struct rawd d[1] = { { cmd, 8, VRING_F_NEXT, 60000 } };
+
+	raw_expect_no_ok(d, 1, -1, "next index beyond the ring");
+}
+
+static void c_head_oob(void)
+{
+	raw_expect_no_ok(NULL, 0, 4000, "avail entry naming a head beyond the ring");
+}
+
+static void c_indirect_outside(void)
+{
+	struct rawd d[1] = { { 0x7f0000000000ull, 32, VRING_F_INDIRECT, 0 } };
+
+	raw_expect_no_ok(d, 1, -1, "indirect table outside guest memory");
+}
+
+static void c_indirect_nested(void)
+{
+	uint64_t t = gmem(4096), inner = gmem(4096), resp = gmem(4096);
+	struct vu_desc *tab = vu_va(&dev.f, t, 32), *in = vu_va(&dev.f, inner, 32);
+	struct rawd d[1] = { { t, 32, VRING_F_INDIRECT, 0 } };
+
+	tab[0] = (struct vu_desc){ inner, 32, VRING_F_INDIRECT | VRING_F_NEXT, 1 };
+	tab[1] = (struct vu_desc){ resp, 4096, VRING_F_WRITE, 0 };
+	in[0] = (struct vu_desc){ resp, 16, 0, 0 };
+	raw_expect_no_ok(d, 1, -1, "nested indirect table");
+}
+
+static void c_indirect_bad(void)
+{
+	uint64_t t = gmem(4096), resp = gmem(4096);
+	struct vu_desc *tab = vu_va(&dev.f, t, 64);
+	struct rawd d1[1] = { { t, 20, VRING_F_INDIRECT, 0 } };
+	struct rawd d2[1] = { { t, 32, VRING_F_INDIRECT, 0 } };
+	struct rawd d3[1] = { { t, 0, VRING_F_INDIRECT, 0 } };
+	int r;
+
+	tab[0] = (struct vu_desc){ resp, 16, VRING_F_NEXT, 1 };
+	tab[1] = (struct vu_desc){ resp, 4096, VRING_F_WRITE, 0 };
+	raw_expect_no_ok(d1, 1, -1, "indirect table length not a multiple of 16");
+	if (dev.f.sock < 0)
+		return;
+	tab[1].flags |= VRING_F_NEXT;
+	tab[1].next = 7; /* beyond the 2-entry table */
+	r = raw_submit(d2, 1, -1);
+	if (r > 0)
+		fail("indirect next beyond the table: answered with %d bytes", r);
+	note("indirect next beyond the table -> %d", r);
+	(void)d3;
+}
+
+static void c_avail_jump(void)
+{
+	struct vu_vq *vq = &dev.f.vq[VIRTIO_VIDEO_QUEUE_COMMAND];
+	uint64_t one = 1;
+
+	vq->avail_idx += 5000;
+	__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELEASE);
+	if (write(vq->kick_fd, &one, 8) != 8)
+		fail("kick");
+	int r = vu_wait(&dev.f, 1000);
+
+	if (vq->used->idx != 0)
+		fail("the device consumed %u entries of a ring whose avail idx jumped by 5000",
+		     vq->used->idx);
+	note("avail idx 5000 ahead -> %s", r < 0 ? "connection closed" : "ignored (ring stopped)");
+}
+
+static void c_truncated(void)
+{
+	struct virtio_video_stream_create c = { .hdr = { VIRTIO_VIDEO_CMD_STREAM_CREATE, 1 },
+						.coded_format = VIRTIO_VIDEO_FORMAT_H264 };
+	struct virtio_video_resource_queue q = { .hdr = { VIRTIO_VIDEO_CMD_RESOURCE_QUEUE, 1 } };
+
+	expect(&c, 4, 0, "4-byte command (no header)");
+	expect(&c, 12, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, "STREAM_CREATE of 12 bytes");
+	create_stream(1, VIRTIO_VIDEO_FORMAT_H264);
+	expect(&q, 20, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, "RESOURCE_QUEUE of 20 bytes");
+	sanity();
+}
+
+static void c_resp_small(void)
+{
+	struct virtio_video_query_capability q = { .hdr.type = VIRTIO_VIDEO_CMD_QUERY_CAPABILITY,
+						   .queue_type = VIRTIO_VIDEO_QUEUE_TYPE_INPUT };
+	struct vv_req *req;
+	uint32_t sizes[] = { 0, 4, 8, 16 };
+
+	for (unsigned int i = 0; i < 4; i++) {
+		req = vv_req_new(&dev, sizeof(q), 4096);
+		memcpy(vv_cmd(req), &q, sizeof(q));
+		req->resp_len = sizes[i] ? sizes[i] : 1;
+		if (!sizes[i]) {
+			/* no writable descriptor at all */
+			struct vu_sg sg = { req->cmd_gpa, sizeof(q), false };
+
+			vu_vq_add(&dev.f, &dev.f.vq[0], &sg, 1, false, req);
+			dev.inflight++;
+			vu_vq_kick(&dev.f, &dev.f.vq[0]);
+		} else if (vv_submit(req)) {
+			fail("submit");
+		}
+		if (vv_wait(&dev, req))
+			fail("QUERY_CAPABILITY with a %u-byte response buffer: no answer", sizes[i]);
+		if (sizes[i] < 8 && req->used_len)
+			fail("%u-byte response buffer: %u bytes used", sizes[i], req->used_len);
+		if (sizes[i] >= 8) {
+			uint32_t t = *(uint32_t *)vv_resp(req);
+
+			if (req->used_len != 8 || t != VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER)
+				fail("%u-byte response buffer: %s, %u bytes", sizes[i], vv_resp_name(t),
+				     req->used_len);
+		}
+		note("QUERY_CAPABILITY with a %u-byte response buffer -> %s", sizes[i],
+		     req->used_len ? "ERR_INVALID_PARAMETER" : "dropped");
+		req->resp_len = 4096;
+		vv_req_free(req);
+	}
+	sanity();
+}
+
+static void c_unknown_ids(void)
+{
+	struct virtio_video_cmd_hdr d = { VIRTIO_VIDEO_CMD_STREAM_DESTROY, 77 };
+	struct virtio_video_resource_queue q = { .hdr = { VIRTIO_VIDEO_CMD_RESOURCE_QUEUE, 77 },
+						 .queue_type = VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
+						 .resource_id = 1,
+						 .num_data_sizes = 1 };
+	struct virtio_video_cmd_hdr u = { 0x1ff, 1 };
+
+	expect(&d, sizeof(d), VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID, "STREAM_DESTROY of stream 77");
+	expect(&q, sizeof(q), VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID, "RESOURCE_QUEUE on stream 77");
+	create_stream(1, VIRTIO_VIDEO_FORMAT_H264);
+	q.hdr.stream_id = 1;
+	q.resource_id = 55;
+	expect(&q, sizeof(q), VIRTIO_VIDEO_RESP_ERR_INVALID_RESOURCE_ID, "RESOURCE_QUEUE of resource 55");
+	expect(&u, sizeof(u), VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, "unknown command 0x1ff");
+	sanity();
+}
+
+static void c_bad_create(void)
+{
+	struct virtio_video_stream_create c = { .hdr = { VIRTIO_VIDEO_CMD_STREAM_CREATE, 1 },
+						.coded_format = 0x1234 };
+
+	expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, "STREAM_CREATE format 0x1234");
+	c.coded_format = VIRTIO_VIDEO_FORMAT_YUV420;
+	expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, "STREAM_CREATE raw format");
+	c.coded_format = VIRTIO_VIDEO_FORMAT_H264;
+	c.in_mem_type = 7;
+	expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, "STREAM_CREATE mem type 7");
+	c.in_mem_type = VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
+	if (!(dev.f.features & (1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT)))
+		expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+		       "STREAM_CREATE virtio objects without the feature");
+	c.in_mem_type = 0;
+	expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_OK_NODATA, "STREAM_CREATE");
+	expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION, "STREAM_CREATE of an existing ID");
+	sanity();
+}
+
+static void c_res_create_bad(void)
+{
+	uint32_t one[8] = { 1 }, zero[8] = { 0 }, two[8] = { 2 };
+	uint32_t ovf[8] = { 0x80000000u, 0x80000000u }, huge[8] = { 0xffffffffu };
+	struct virtio_video_mem_entry good = { .addr = gmem(65536), .length = 65536 };
+	struct virtio_video_mem_entry e[2];
+	struct vu_region *r = &dev.f.reg[0];
+	const uint32_t IN = VIRTIO_VIDEO_QUEUE_TYPE_INPUT, SB = VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER;
+	const uint32_t BADP = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+
+	create_stream(1, VIRTIO_VIDEO_FORMAT_H264);
+	e[0] = (struct virtio_video_mem_entry){ .addr = 0x7f0000000000ull, .length = 4096 };
+	res_create(1, IN, 1, SB, 1, one, e, 1, BADP, "entry outside guest memory");
+	e[0] = (struct virtio_video_mem_entry){ .addr = 0xfffffffffffff000ull, .length = 0x2000 };
+	res_create(1, IN, 1, SB, 1, one, e, 1, BADP, "entry wrapping 2^64");
+	e[0] = (struct virtio_video_mem_entry){ .addr = r->gpa + r->size - 4096, .length = 8192 };
+	res_create(1, IN, 1, SB, 1, one, e, 1, BADP, "entry running past the region into the hole");
+	e[0] = (struct virtio_video_mem_entry){ .addr = good.addr, .length = 0 };
+	res_create(1, IN, 1, SB, 1, one, e, 1, BADP, "zero-length entry");
+	res_create(1, IN, 1, SB, 1, zero, e, 0, BADP, "no entries");
+	res_create(1, IN, 1, SB, 1, huge, &good, 1, BADP, "num_entries 0xffffffff");
+	res_create(1, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 1, VIRTIO_VIDEO_PLANES_LAYOUT_PER_PLANE, 2, ovf,
+		   &good, 1, BADP, "num_entries summing past 2^32");
+	res_create(1, IN, 1, SB, 9, one, &good, 1, BADP, "9 planes");
+	res_create(1, IN, 1, SB, 0, one, &good, 1, BADP, "0 planes");
+	res_create(1, IN, 1, 0, 1, one, &good, 1, BADP, "planes_layout 0");
+	res_create(1, IN, 1, 0x40, 1, one, &good, 1, BADP, "planes_layout 0x40");
+	res_create(1, 0x999, 1, SB, 1, one, &good, 1, BADP, "queue type 0x999");
+	e[0] = good;
+	e[1] = (struct virtio_video_mem_entry){ .addr = good.addr, .length = 4096 };
+	res_create(1, IN, 1, SB, 1, two, e, 1, BADP, "more entries announced than sent");
+	res_create(1, IN, 1, SB, 1, one, &good, 1, VIRTIO_VIDEO_RESP_OK_NODATA, "valid RESOURCE_CREATE");
+	res_create(1, IN, 1, SB, 1, one, &good, 1, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION,
+		   "RESOURCE_CREATE of an existing ID");
+	sanity();
+}
+
+static void c_features_off(void)
+{
+	uint32_t two[8] = { 2 }, one[8] = { 1 };
+	struct virtio_video_mem_entry e[2] = { { .addr = gmem(4096), .length = 4096 },
+					       { .addr = gmem(4096), .length = 4096 } };
+
+	vv_close(&dev, false);
+	open_dev(1ull << VIRTIO_VIDEO_F_RESOURCE_GUEST_PAGES);
+	e[0].addr = gmem(4096);
+	e[1].addr = gmem(8192) + 4096;
+	create_stream(1, VIRTIO_VIDEO_FORMAT_H264);
+	res_create(1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1, VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER, 1,
+		   two, e, 2, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+		   "2 entries without NON_CONTIG");
+	res_create(1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1,
+		   VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER | VIRTIO_VIDEO_PLANES_LAYOUT_F_VIRTIO_OBJECT,
+		   1, one, e, 1, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+		   "F_VIRTIO_OBJECT without PER_RESOURCE_MEM_TYPE");
+	sanity();
+}
+
+static void c_busy(void)
+{
+	struct virtio_video_resource_queue q = { .hdr = { VIRTIO_VIDEO_CMD_RESOURCE_QUEUE, 1 },
+						 .queue_type = VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+						 .resource_id = 100,
+						 .num_data_sizes = 3 };
+	struct virtio_video_resource_destroy_all da = { { VIRTIO_VIDEO_CMD_RESOURCE_DESTROY_ALL, 1 },
+							VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, { 0 } };
+	struct virtio_video_cmd_hdr dr = { VIRTIO_VIDEO_CMD_STREAM_DRAIN, 1 };
+	struct virtio_video_cmd_hdr ds = { VIRTIO_VIDEO_CMD_STREAM_DESTROY, 1 };
+	uint32_t one[8] = { 1 };
+	struct virtio_video_mem_entry e = { .addr = gmem(1 << 20), .length = 1 << 20 };
+	struct vv_req *r1, *r2;
+
+	create_stream(1, VIRTIO_VIDEO_FORMAT_H264);
+	res_create(1, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 100, VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER, 1,
+		   one, &e, 1, VIRTIO_VIDEO_RESP_OK_NODATA, "RESOURCE_CREATE output");
+	/* queue it: no picture yet, so it stays queued */
+	r1 = vv_req_new(&dev, sizeof(q), 4096);
+	memcpy(vv_cmd(r1), &q, sizeof(q));
+	if (vv_submit(r1))
+		fail("submit");
+	expect(&q, sizeof(q), VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION, "re-queue of a queued resource");
+	expect(&da, sizeof(da), VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION,
+	       "RESOURCE_DESTROY_ALL while queued");
+	/* a drain waits (no picture); a second drain is refused */
+	r2 = vv_req_new(&dev, sizeof(dr), 4096);
+	memcpy(vv_cmd(r2), &dr, sizeof(dr));
+	if (vv_submit(r2))
+		fail("submit");
+	expect(&dr, sizeof(dr), VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION, "second STREAM_DRAIN");
+	/* destroy: the queued buffer and the drain must come back */
+	expect(&ds, sizeof(ds), VIRTIO_VIDEO_RESP_OK_NODATA, "STREAM_DESTROY with work pending");
+	if (vv_wait(&dev, r1) || vv_wait(&dev, r2))
+		fail("requests pending at STREAM_DESTROY were never answered");
+	note("pending RESOURCE_QUEUE -> %s flags 0x%x; pending drain -> %s",
+	     vv_resp_name(*(uint32_t *)vv_resp(r1)),
+	     ((struct virtio_video_resource_queue_resp *)vv_resp(r1))->flags,
+	     vv_resp_name(*(uint32_t *)vv_resp(r2)));
+	if (*(uint32_t *)vv_resp(r2) != VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION)
+		fail("a drain cancelled by STREAM_DESTROY must be answered ERR_INVALID_OPERATION");
+	vv_req_free(r1);
+	vv_req_free(r2);
+	sanity();
+}
+
+static void c_bad_params(void)
+{
+	struct virtio_video_get_params g = { { VIRTIO_VIDEO_CMD_GET_PARAMS, 1 }, 0x555, { 0 } };
+	struct virtio_video_set_params s = { { VIRTIO_VIDEO_CMD_SET_PARAMS, 1 }, { 0 } };
+	struct virtio_video_resource_queue q = { .hdr = { VIRTIO_VIDEO_CMD_RESOURCE_QUEUE, 1 },
+						 .queue_type = VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
+						 .resource_id = 1,
+						 .num_data_sizes = 1,
+						 .data_sizes = { 65537 } };
+	const uint32_t BADP = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+
+	create_stream(1, VIRTIO_VIDEO_FORMAT_H264);
+	expect(&g, sizeof(g), BADP, "GET_PARAMS queue 0x555");
+	s.params.queue_type = VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
+	s.params.format = 99;
+	s.params.num_planes = 3;
+	expect(&s, sizeof(s), BADP, "SET_PARAMS output format 99");
+	s.params.format = VIRTIO_VIDEO_FORMAT_H264;
+	expect(&s, sizeof(s), BADP, "SET_PARAMS output coded format");
+	s.params.queue_type = VIRTIO_VIDEO_QUEUE_TYPE_INPUT;
+	s.params.format = VIRTIO_VIDEO_FORMAT_VP9;
+	s.params.num_planes = 1;
+	expect(&s, sizeof(s), BADP, "SET_PARAMS input format other than the stream's");
+	s.params.format = VIRTIO_VIDEO_FORMAT_H264;
+	s.params.num_planes = 9;
+	expect(&s, sizeof(s), BADP, "SET_PARAMS 9 planes");
+	input_resource(1, 1, NULL);
+	expect(&q, sizeof(q), BADP, "RESOURCE_QUEUE data size larger than the resource");
+	q.data_sizes[0] = 16;
+	q.num_data_sizes = 9;
+	expect(&q, sizeof(q), BADP, "RESOURCE_QUEUE 9 data sizes");
+	q.num_data_sizes = 1;
+	q.queue_type = 0x777;
+	expect(&q, sizeof(q), BADP, "RESOURCE_QUEUE queue 0x777");
+	sanity();
+}
+
+static void c_limits(void)
+{
+	struct virtio_video_stream_create c = { .hdr = { VIRTIO_VIDEO_CMD_STREAM_CREATE, 0 },
+						.coded_format = VIRTIO_VIDEO_FORMAT_H264 };
+	uint32_t one[8] = { 1 };
+	struct virtio_video_mem_entry e = { .addr = gmem(4096), .length = 4096 };
+	uint32_t i;
+
+	for (i = 1; i <= 256; i++) {
+		uint8_t resp[64];
+
+		c.hdr.stream_id = i;
+		if (vv_sync(&dev, &c, sizeof(c), resp, sizeof(resp), NULL) != VIRTIO_VIDEO_RESP_OK_NODATA)
+			fail("stream %u of 256 refused", i);
+	}
+	c.hdr.stream_id = 257;
+	expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY, "stream 257");
+	for (i = 1; i <= 64; i++) {
+		struct {
+			struct virtio_video_resource_create c;
+			struct virtio_video_mem_entry e;
+		} rc = { { .hdr = { VIRTIO_VIDEO_CMD_RESOURCE_CREATE, 1 },
+			   .queue_type = VIRTIO_VIDEO_QUEUE_TYPE_INPUT, .resource_id = i,
+			   .planes_layout = VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER, .num_planes = 1 },
+			 e };
+		uint8_t resp[64];
+
+		memcpy(rc.c.num_entries, one, sizeof(one));
+		if (vv_sync(&dev, &rc, sizeof(rc), resp, sizeof(resp), NULL) != VIRTIO_VIDEO_RESP_OK_NODATA)
+			fail("resource %u of 64 refused", i);
+	}
+	res_create(1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 65, VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER, 1,
+		   one, &e, 1, VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY, "resource 65");
+	sanity();
+}
+
+static void garbage(uint32_t fmt, const char *what)
+{
+	struct virtio_video_resource_queue q = { .hdr = { VIRTIO_VIDEO_CMD_RESOURCE_QUEUE, 1 },
+						 .queue_type = VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
+						 .resource_id = 1,
+						 .num_data_sizes = 1 };
+	struct virtio_video_cmd_hdr ds = { VIRTIO_VIDEO_CMD_STREAM_DESTROY, 1 };
+	uint64_t gpa;
+	unsigned int seed = 12345, i, errs = 0, k;
+
+	create_stream(1, fmt);
+	input_resource(1, 1, &gpa);
+	for (i = 0; i < 200; i++) {
+		uint8_t *p = vu_va(&dev.f, gpa, 65536), resp[64];
+		uint32_t n = 1 + rand_r(&seed) % 65536;
+		struct virtio_video_resource_queue_resp *r = (void *)resp;
+
+		for (k = 0; k < n; k++)
+			p[k] = rand_r(&seed);
+		if (fmt == VIRTIO_VIDEO_FORMAT_H264 && i % 2 == 0 && n > 5) {
+			/* start codes and plausible NAL headers, the rest random */
+			p[0] = p[1] = p[2] = 0;
+			p[3] = 1;
+			p[4] = (i % 3 == 0) ? 0x67 : (i % 3 == 1) ? 0x68 : 0x65;
+		}
+		q.data_sizes[0] = n;
+		q.timestamp = i;
+		if (vv_sync(&dev, &q, sizeof(q), resp, sizeof(resp), NULL) !=
+		    VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE)
+			fail("%s: RESOURCE_QUEUE %u not answered OK_RESOURCE_QUEUE", what, i);
+		errs += r->flags & VIRTIO_VIDEO_BUFFER_FLAG_ERR;
+	}
+	note("%s: 200 random buffers, %u came back with ERR, %llu events", what, errs,
+	     (unsigned long long)dev.events);
+	expect(&ds, sizeof(ds), VIRTIO_VIDEO_RESP_OK_NODATA, "STREAM_DESTROY after garbage");
+	sanity();
+}
+
+static void c_garbage_h264(void)
+{
+	garbage(VIRTIO_VIDEO_FORMAT_H264, "random bytes as H.264");
+}
+
+static void c_garbage_vp9(void)
+{
+	garbage(VIRTIO_VIDEO_FORMAT_VP9, "random bytes as VP9");
+}
+
+static void c_garbage_hevc(void)
+{
+	garbage(VIRTIO_VIDEO_FORMAT_HEVC, "random bytes as HEVC");
+}
+
+/* vhost-user level: fresh connections set up by hand */
+static int raw_connect(void)
+{
+	memset(&dev, 0, sizeof(dev));
+	if (vu_connect(&dev.f, sock_path, 3000) || vu_negotiate(&dev.f, FEAT_ALL))
+		fail("connect: %s", dev.f.err);
+	return 0;
+}
+
+static void expect_refused(int r, const char *what)
+{
+	if (r == 0)
+		fail("%s: accepted", what);
+	note("%s -> refused (%s)", what, dev.f.err);
+}
+
+static void c_mem_table_bad(void)
+{
+	struct {
+		uint32_t n, pad;
+		uint64_t r[8][4];
+	} m = { 0 };
+	int fd = memfd_create("small", 0), pfd[2];
+
+	if (ftruncate(fd, 1 << 20))
+		fail("ftruncate");
+	raw_connect();
+	m.n = 9;
+	expect_refused(vu_call_ack(&dev.f, VU_SET_MEM_TABLE, &m, 8 + 32 * 8, NULL, 0),
+		       "SET_MEM_TABLE with 9 regions");
+	vu_close(&dev.f);
+
+	raw_connect();
+	m.n = 1;
+	m.r[0][0] = 0x100000;
+	m.r[0][1] = 1 << 20;
+	m.r[0][2] = 0x7000000000ull;
+	expect_refused(vu_call_ack(&dev.f, VU_SET_MEM_TABLE, &m, 8 + 32, NULL, 0),
+		       "SET_MEM_TABLE without fds");
+	vu_close(&dev.f);
+
+	raw_connect();
+	m.r[0][1] = 64ull << 20; /* larger than the 1 MiB file */
+	expect_refused(vu_call_ack(&dev.f, VU_SET_MEM_TABLE, &m, 8 + 32, &fd, 1),
+		       "SET_MEM_TABLE region larger than its file");
+	vu_close(&dev.f);
+
+	raw_connect();
+	m.r[0][1] = 1 << 20;
+	m.r[0][3] = 1ull << 40; /* mmap_offset past the end */
+	expect_refused(vu_call_ack(&dev.f, VU_SET_MEM_TABLE, &m, 8 + 32, &fd, 1),
+		       "SET_MEM_TABLE mmap_offset past the file");
+	vu_close(&dev.f);
+
+	raw_connect();
+	m.r[0][3] = 0;
+	m.r[0][0] = 0xfffffffffff00000ull; /* gpa + size wraps */
+	m.r[0][1] = 2 << 20;
+	{
+		int fd2 = memfd_create("big", 0);
+
+		if (ftruncate(fd2, 2 << 20))
+			fail("ftruncate");
+		expect_refused(vu_call_ack(&dev.f, VU_SET_MEM_TABLE, &m, 8 + 32, &fd2, 1),
+			       "SET_MEM_TABLE region wrapping 2^64");
+		close(fd2);
+	}
+	vu_close(&dev.f);
+
+	raw_connect();
+	if (pipe(pfd))
+		fail("pipe");
+	m.r[0][0] = 0x100000;
+	m.r[0][1] = 1 << 20;
+	expect_refused(vu_call_ack(&dev.f, VU_SET_MEM_TABLE, &m, 8 + 32, &pfd[0], 1),
+		       "SET_MEM_TABLE with a pipe as memory");
+	close(pfd[0]);
+	close(pfd[1]);
+	vu_close(&dev.f);
+
+	raw_connect();
+	expect_refused(vu_call_ack(&dev.f, VU_SET_MEM_TABLE, &m, 12, &fd, 1),
+		       "SET_MEM_TABLE payload shorter than its region count");
+	vu_close(&dev.f);
+	close(fd);
+	memset(&dev, 0, sizeof(dev));
+	dev.f.sock = -1;
+}
+
+static void c_vring_bad(void)
+{
+	struct {
+		uint32_t index, flags;
+		uint64_t desc, used, avail, log;
+	} a = { 0 };
+	struct {
+		uint32_t index, num;
+	} st;
+
+	raw_connect();
+	if (vu_mem_create(&dev.f, 1, 16 << 20, 0x100000) || vu_set_mem_table(&dev.f))
+		fail("memory: %s", dev.f.err);
+	st.index = 0;
+	st.num = 3;
+	expect_refused(vu_call_ack(&dev.f, VU_SET_VRING_NUM, &st, 8, NULL, 0), "SET_VRING_NUM 3");
+	st.num = 65536;
+	expect_refused(vu_call_ack(&dev.f, VU_SET_VRING_NUM, &st, 8, NULL, 0), "SET_VRING_NUM 65536");
+	st.index = 7;
+	st.num = 64;
+	expect_refused(vu_call_ack(&dev.f, VU_SET_VRING_NUM, &st, 8, NULL, 0), "SET_VRING_NUM ring 7");
+	st.index = 0;
+	if (vu_call_ack(&dev.f, VU_SET_VRING_NUM, &st, 8, NULL, 0))
+		fail("SET_VRING_NUM 64 refused: %s", dev.f.err);
+	a.index = 0;
+	a.desc = 0x10; /* no region maps this address */
+	a.avail = (uintptr_t)dev.f.reg[0].va + 8192;
+	a.used = (uintptr_t)dev.f.reg[0].va + 16384;
+	expect_refused(vu_call_ack(&dev.f, VU_SET_VRING_ADDR, &a, sizeof(a), NULL, 0),
+		       "SET_VRING_ADDR desc outside memory");
+	a.desc = (uintptr_t)dev.f.reg[0].va + dev.f.reg[0].size - 512; /* table runs off the end */
+	expect_refused(vu_call_ack(&dev.f, VU_SET_VRING_ADDR, &a, sizeof(a), NULL, 0),
+		       "SET_VRING_ADDR table past the end of memory");
+	a.index = 9;
+	a.desc = (uintptr_t)dev.f.reg[0].va;
+	expect_refused(vu_call_ack(&dev.f, VU_SET_VRING_ADDR, &a, sizeof(a), NULL, 0),
+		       "SET_VRING_ADDR ring 9");
+	{
+		int e = eventfd(0, 0);
+		uint64_t v = 5;
+
+		expect_refused(vu_call_ack(&dev.f, VU_SET_VRING_KICK, &v, 8, &e, 1),
+			       "SET_VRING_KICK ring 5");
+		close(e);
+	}
+	/* kicking a ring whose address was refused must not crash anything */
+	vu_close(&dev.f);
+	memset(&dev, 0, sizeof(dev));
+	dev.f.sock = -1;
+}
+
+/* Memory removed under a resource: re-send SET_MEM_TABLE without region 1. */
+static void c_mem_shrink(void)
+{
+	struct virtio_video_resource_queue q = { .hdr = { VIRTIO_VIDEO_CMD_RESOURCE_QUEUE, 1 },
+						 .queue_type = VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
+						 .resource_id = 1,
+						 .num_data_sizes = 1,
+						 .data_sizes = { 100 } };
+	uint32_t one[8] = { 1 };
+	struct virtio_video_mem_entry e = { .addr = vu_alloc_in(&dev.f, 1, 65536), .length = 65536 };
+	uint8_t resp[64];
+	int t;
+
+	create_stream(1, VIRTIO_VIDEO_FORMAT_H264);
+	res_create(1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1, VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER, 1,
+		   one, &e, 1, VIRTIO_VIDEO_RESP_OK_NODATA, "RESOURCE_CREATE in region 2");
+	dev.f.nreg = 1; /* the rings live in region 1 */
+	if (vu_set_mem_table(&dev.f))
+		note("SET_MEM_TABLE without region 2 refused: %s", dev.f.err);
+	dev.f.nreg = 2;
+	t = vv_sync(&dev, &q, sizeof(q), resp, sizeof(resp), NULL);
+	if (t == VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE &&
+	    !(((struct virtio_video_resource_queue_resp *)resp)->flags & VIRTIO_VIDEO_BUFFER_FLAG_ERR))
+		fail("queueing a resource whose memory is gone succeeded");
+	note("RESOURCE_QUEUE of a resource whose memory is gone -> %s", vv_resp_name(t));
+	sanity();
+}
+
+struct hcase {
+	const char *name;
+	void (*fn)(void);
+	bool own_conn;	 /* sets up its own connections */
+	bool ring_break; /* may leave the ring unusable: no sanity afterwards */
+};
+
+static const struct hcase cases[] = {
+	{ "desc-outside", c_desc_outside, false, true },
+	{ "desc-wrap", c_desc_wrap, false, true },
+	{ "desc-straddle", c_desc_straddle, false, true },
+	{ "resp-outside", c_resp_outside, false, true },
+	{ "chain-loop", c_chain_loop, false, true },
+	{ "next-oob", c_next_oob, false, true },
+	{ "head-oob", c_head_oob, false, true },
+	{ "indirect-outside", c_indirect_outside, false, true },
+	{ "indirect-nested", c_indirect_nested, false, true },
+	{ "indirect-bad", c_indirect_bad, false, true },
+	{ "avail-jump", c_avail_jump, false, true },
+	{ "truncated", c_truncated, false, false },
+	{ "resp-small", c_resp_small, false, false },
+	{ "unknown-ids", c_unknown_ids, false, false },
+	{ "bad-create", c_bad_create, false, false },
+	{ "res-create-bad", c_res_create_bad, false, false },
+	{ "features-off", c_features_off, false, false },
+	{ "busy", c_busy, false, false },
+	{ "bad-params", c_bad_params, false, false },
+	{ "limits", c_limits, false, false },
+	{ "garbage-h264", c_garbage_h264, false, false },
+	{ "garbage-hevc", c_garbage_hevc, false, false },
+	{ "garbage-vp9", c_garbage_vp9, false, false },
+	{ "mem-table-bad", c_mem_table_bad, true, true },
+	{ "vring-bad", c_vring_bad, true, true },
+	{ "mem-shrink", c_mem_shrink, false, false },
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = { { "socket", 1, 0, 's' }, { "case", 1, 0, 'c' },
+					    { "list", 0, 0, 'l' }, { 0, 0, 0, 0 } };
+	const char *name = NULL;
+	bool list = false;
+	int c;
+	size_t i;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c == 's')
+			sock_path = optarg;
+		else if (c == 'c')
+			name = optarg;
+		else if (c == 'l')
+			list = true;
+		else
+			return 2;
+	}
+	if (list) {
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			puts(cases[i].name);
+		return 0;
+	}
+	if (!sock_path || !name) {
+		fprintf(stderr, "usage: vv-hostile --socket PATH (--list | --case NAME)\n");
+		return 2;
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (strcmp(cases[i].name, name))
+			continue;
+		cur = name;
+		if (!cases[i].own_conn)
+			open_dev(FEAT_ALL);
+		cases[i].fn();
+		if (!cases[i].own_conn) {
+			if (cases[i].ring_break)
+				vu_close(&dev.f);
+			else
+				vv_close(&dev, true);
+		}
+		printf("vv-hostile %s: ok\n", name);
+		return 0;
+	}
+	fprintf(stderr, "vv-hostile: no case %s\n", name);
+	return 2;
+}
