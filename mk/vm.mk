@@ -1,0 +1,17 @@
+# VM harness (issue 3): QEMU with our vhost-user-video front-end, the guest
+# kernel and initramfs. All of it lives in the cache outside the clone
+# (${XDG_CACHE_HOME:-~/.cache}/virtio-video-suite), so a clean clone reuses it.
+#   make vm-image   build QEMU (cold: ~2-5 min) and prepare the guest (~10 s)
+#   make demo       decode a generated clip in the guest (needs kernel/*.ko)
+.PHONY: vm-image qemu demo
+
+qemu:
+	scripts/build-qemu >/dev/null
+
+vm-image:
+	scripts/vm-image >/dev/null
+
+CHECK_DEPS += vm-image
+
+demo: all vm-image
+	scripts/demo

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# --timeout stops a hung guest with exit 124, and Ctrl-C (SIGINT to the whole
+# process group) stops a run with exit 130; neither leaves a process behind.
+. "$(dirname "$0")/lib"
+leftovers() { # logdir: processes still naming this run's folder
+	pgrep -af -- "$1" | grep -v pgrep
+}
+
+start=$(date +%s)
+run_vm hang --timeout 12 -- sleep 600
+took=$(( $(date +%s) - start ))
+[ $rc = 124 ] || fail "expected exit 124 on timeout, got $rc"
+[ $took -lt 40 ] || fail "the timeout took ${took}s"
+logdir=$(sed -n 's/.*logs: //p' "$tmp/hang.err" | tail -n 1)
+[ -n "$logdir" ] || fail "vm-run did not print its log folder"
+sleep 1
+left=$(leftovers "$logdir")
+[ -z "$left" ] || fail "processes left behind after the timeout: $left"
+
+# Ctrl-C: job control gives vm-run its own process group, as a shell would.
+set -m
+"$vm_run" --timeout 120 -- sleep 600 >"$tmp/int.out" 2>"$tmp/int.err" &
+pid=$!
+set +m
+logdir=
+for _ in $(seq 300); do
+	logdir=$(ls -1dt "$VV_BUILD"/vm-logs/*-"$pid" 2>/dev/null | head -n 1)
+	[ -n "$logdir" ] && grep -q 'running command' "$logdir/console.log" 2>/dev/null && break
+	sleep 0.1
+done
+[ -n "$logdir" ] || fail "the interrupted run never started"
+kill -INT -- -"$pid"
+wait "$pid"
+rc=$?
+sed 's/^/  err: /' "$tmp/int.err"
+[ $rc = 130 ] || fail "expected exit 130 after SIGINT, got $rc"
+sleep 1
+left=$(leftovers "$logdir")
+[ -z "$left" ] || fail "processes left behind after SIGINT: $left"
+echo ok
