@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define EV_BUFS 32
 #define QSIZE 256
@@ -184,22 +185,37 @@ err:
 	return -1;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
+}
+
 int vv_poll(struct vv_dev *dev, int timeout_ms)
 {
-	int n = drain(dev), r;
+	int64_t deadline = now_ms() + timeout_ms;
+	int n, r;
 
-	if (n)
-		return n;
-	/* drain() armed used_event; look again before sleeping */
-	n = drain(dev);
-	if (n)
-		return n;
-	r = vu_wait(&dev->f, timeout_ms);
-	if (r < 0) {
-		fprintf(stderr, "%s\n", dev->f.err);
-		return -1;
+	for (;;) {
+		n = drain(dev);
+		if (n)
+			return n;
+		/* drain() armed used_event; look again before sleeping */
+		n = drain(dev);
+		if (n)
+			return n;
+		int64_t left = deadline - now_ms();
+
+		if (left <= 0)
+			return 0;
+		r = vu_wait(&dev->f, (int)left);
+		if (r < 0) {
+			fprintf(stderr, "%s\n", dev->f.err);
+			return -1;
+		}
 	}
-	return drain(dev);
 }
 
 int vv_wait(struct vv_dev *dev, struct vv_req *req)
