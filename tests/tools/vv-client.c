@@ -1084,8 +1084,14 @@ int main(int argc, char **argv)
 				continue;
 			if (o.sequential && active)
 				break;
-			active++;
 			stream_step(s);
+			active += !s->done;
+		}
+		if (o.sequential && !active) {
+			for (i = 0; i < o.streams && streams[i].done; i++)
+				;
+			if (i < o.streams)
+				continue; /* the next stream starts at once */
 		}
 		for (i = 0, active = 0; i < o.streams; i++)
 			active += !streams[i].done;
