@@ -507,7 +507,7 @@ static void on_queue_done(struct vv_req *req)
 	}
 	if (resp->size) {
 		check_ts(s, resp->timestamp);
-		if (!o.no_output || s->md5)
+		if (!o.no_output)
 			write_frame(s, r);
 		s->frames++;
 		frames_total++;
