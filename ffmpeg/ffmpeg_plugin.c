@@ -23,6 +23,9 @@ struct vv_decoder {
 	AVFrame **frames;	/* decoded, not yet taken: FIFO */
 	unsigned int first, count, cap;
 	bool drained;		/* flushed to EOF: reset before new input */
+	int64_t last_timestamp;	/* of the latest bitstream buffer */
+	uint8_t *gather;	/* a scattered buffer made contiguous */
+	size_t gather_size;
 	struct SwsContext *sws;
 };
 
@@ -120,6 +123,7 @@ static void ff_decoder_destroy(struct vv_decoder *d)
 	av_parser_close(d->parser);
 	avcodec_free_context(&d->ctx);
 	av_packet_free(&d->pkt);
+	free(d->gather);
 	sws_freeContext(d->sws);
 	free(d);
 }
@@ -224,8 +228,14 @@ static int parse_chunk(struct vv_decoder *d, const uint8_t *data, int size, int6
 		if (out_size) {
 			d->pkt->data = out;
 			d->pkt->size = out_size;
-			d->pkt->pts = d->parser->pts;
-			d->pkt->dts = d->parser->dts;
+			/*
+			 * A picture that starts inside a chunk that an earlier
+			 * picture started in gets no timestamp from the parser:
+			 * it takes the latest one (chunked byte streams only).
+			 */
+			d->pkt->pts = d->parser->pts != AV_NOPTS_VALUE ? d->parser->pts :
+				      d->last_timestamp;
+			d->pkt->dts = AV_NOPTS_VALUE;
 			d->pkt->flags = d->parser->key_frame == 1 ? AV_PKT_FLAG_KEY : 0;
 			ret = send_packet(d, d->pkt);
 			if (ret == VV_CODEC_ERR_NOMEM)
@@ -238,30 +248,62 @@ static int parse_chunk(struct vv_decoder *d, const uint8_t *data, int size, int6
 	return status;
 }
 
+/*
+ * Parsers of frame-based codecs (VP8, VP9) take each call as one whole frame,
+ * so a buffer scattered over several iovecs is made contiguous first.
+ */
+static const uint8_t *contiguous(struct vv_decoder *d, const struct iovec *iov,
+				 unsigned int iovcnt, size_t *size)
+{
+	size_t total = 0, off = 0;
+
+	for (unsigned int i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	*size = total;
+	if (iovcnt == 1)
+		return iov[0].iov_base;
+	if (total > d->gather_size) {
+		uint8_t *g = realloc(d->gather, total);
+
+		if (!g)
+			return NULL;
+		d->gather = g;
+		d->gather_size = total;
+	}
+	for (unsigned int i = 0; i < iovcnt; i++) {
+		memcpy(d->gather + off, iov[i].iov_base, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	return d->gather;
+}
+
 static int ff_decode(struct vv_decoder *d, const struct iovec *iov, unsigned int iovcnt,
 		     uint64_t timestamp)
 {
 	int status = VV_CODEC_OK;
+	const uint8_t *p;
+	size_t left;
 
 	if (d->drained)
 		restart(d);
 	if (!d->parser)
 		return VV_CODEC_ERR_NOMEM;
-	for (unsigned int i = 0; i < iovcnt; i++) {
-		const uint8_t *p = iov[i].iov_base;
-		size_t left = iov[i].iov_len;
+	if (!iovcnt)
+		return VV_CODEC_OK;
+	p = contiguous(d, iov, iovcnt, &left);
+	if (!p)
+		return VV_CODEC_ERR_NOMEM;
+	d->last_timestamp = (int64_t)timestamp;
+	while (left) {
+		int chunk = left > (1u << 30) ? 1 << 30 : (int)left;
+		int ret = parse_chunk(d, p, chunk, (int64_t)timestamp);
 
-		while (left) {
-			int chunk = left > (1u << 30) ? 1 << 30 : (int)left;
-			int ret = parse_chunk(d, p, chunk, (int64_t)timestamp);
-
-			if (ret == VV_CODEC_ERR_NOMEM)
-				return ret;
-			if (ret < 0)
-				status = ret;
-			p += chunk;
-			left -= (size_t)chunk;
-		}
+		if (ret == VV_CODEC_ERR_NOMEM)
+			return ret;
+		if (ret < 0)
+			status = ret;
+		p += chunk;
+		left -= (size_t)chunk;
 	}
 	return status;
 }

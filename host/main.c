@@ -125,61 +125,78 @@ static int listen_on(const char *path)
 	return fd;
 }
 
-/* Serves until SIGTERM, or until the --fd connection ends. */
-static void serve(struct vu_dev *vu, int listen_fd, int conn_fd)
+/* One served device: its listening socket (or none with --fd). */
+struct endpoint {
+	struct vu_dev *vu;
+	int listen_fd;
+};
+
+#define MAX_ENDPOINTS 2
+
+/*
+ * Serves every endpoint until SIGTERM; an endpoint without a listening
+ * socket (--fd) ends the loop when its connection ends.
+ */
+static void serve(struct endpoint *eps, unsigned int neps)
 {
 	sigset_t empty;
 
 	sigemptyset(&empty);
-	if (conn_fd >= 0) {
-		vu_attach(vu, conn_fd);
-		log_info("serving fd %d", conn_fd);
-	}
 	while (!terminate) {
-		struct pollfd fds[1 + VU_MAX_QUEUES];
-		int qmap[1 + VU_MAX_QUEUES];
+		struct pollfd fds[MAX_ENDPOINTS * (1 + VU_MAX_QUEUES)];
+		struct { unsigned int ep; int queue; } map[MAX_ENDPOINTS * (1 + VU_MAX_QUEUES)];
 		nfds_t n = 0;
 
-		if (vu->sock < 0) {
-			if (listen_fd < 0)
-				break;
-			fds[n++] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
-		} else {
-			fds[n++] = (struct pollfd){ .fd = vu->sock, .events = POLLIN };
+		for (unsigned int e = 0; e < neps; e++) {
+			struct vu_dev *vu = eps[e].vu;
+
+			if (vu->sock < 0) {
+				if (eps[e].listen_fd < 0)
+					return;
+				map[n].ep = e;
+				map[n].queue = -1;
+				fds[n++] = (struct pollfd){ .fd = eps[e].listen_fd, .events = POLLIN };
+				continue;
+			}
+			/* Kicks before messages: a message may change the rings. */
 			for (unsigned int q = 0; q < vu->nqueues; q++) {
 				int kick = vu_kick_fd(vu, q);
 
 				if (kick >= 0) {
-					qmap[n] = (int)q;
+					map[n].ep = e;
+					map[n].queue = (int)q;
 					fds[n++] = (struct pollfd){ .fd = kick, .events = POLLIN };
 				}
 			}
+			map[n].ep = e;
+			map[n].queue = -1;
+			fds[n++] = (struct pollfd){ .fd = vu->sock, .events = POLLIN };
 		}
 		if (ppoll(fds, n, NULL, &empty) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
-			break;
+			return;
 		}
-		if (vu->sock < 0) {
-			if (fds[0].revents & POLLIN) {
-				int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		for (nfds_t i = 0; i < n; i++) {
+			struct endpoint *ep = &eps[map[i].ep];
+
+			if (!fds[i].revents)
+				continue;
+			if (map[i].queue >= 0) {
+				/* Skip kicks of a connection dropped in this round. */
+				if (ep->vu->sock >= 0)
+					vu_handle_kick(ep->vu, (unsigned int)map[i].queue);
+			} else if (ep->vu->sock < 0) {
+				int c = accept4(ep->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 				if (c >= 0) {
-					log_info("front-end connected");
-					vu_attach(vu, c);
+					log_info("%s: front-end connected", ep->vu->name);
+					vu_attach(ep->vu, c);
 				}
-			}
-			continue;
-		}
-		/* Kicks first: a message may change the rings. */
-		for (nfds_t i = 1; i < n; i++)
-			if (fds[i].revents & POLLIN)
-				vu_handle_kick(vu, (unsigned int)qmap[i]);
-		if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			if (!vu_dispatch(vu)) {
-				log_info("front-end disconnected");
-				vu_detach(vu);
+			} else if (fds[i].fd == ep->vu->sock && !vu_dispatch(ep->vu)) {
+				log_info("%s: front-end disconnected", ep->vu->name);
+				vu_detach(ep->vu);
 			}
 		}
 	}
@@ -270,7 +287,7 @@ int main(int argc, char **argv)
 		log_error("backend %s failed to initialise", backend);
 		return 1;
 	}
-	dev = vv_video_dev_new(codec);
+	dev = vv_video_dev_new(codec, NULL);
 	if (!dev)
 		return 1;
 	sigaction(SIGTERM, &sa, NULL);
@@ -287,8 +304,18 @@ int main(int argc, char **argv)
 			return 1;
 		log_info("listening on %s (backend %s)", socket_path, codec->name);
 	}
-	serve(vv_video_dev_vu(dev), listen_fd, conn_fd);
-	vu_detach(vv_video_dev_vu(dev));
+	struct endpoint eps[MAX_ENDPOINTS] = {
+		{ .vu = vv_video_dev_vu(dev), .listen_fd = listen_fd },
+	};
+	unsigned int neps = 1;
+
+	if (conn_fd >= 0) {
+		vu_attach(eps[0].vu, conn_fd);
+		log_info("serving fd %d", conn_fd);
+	}
+	serve(eps, neps);
+	for (unsigned int e = 0; e < neps; e++)
+		vu_detach(eps[e].vu);
 	vv_video_dev_free(dev);
 	codec->fini();
 	if (listen_fd >= 0) {

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -728,6 +729,7 @@ static int set_mem_table(struct vu_dev *dev, struct vu_msg *msg)
 	for (unsigned int i = 0; i < n; i++) {
 		const struct vu_msg_region *r = &m->regions[i];
 		uint64_t map_size = r->size + r->mmap_offset;
+		struct stat st;
 		void *addr;
 
 		if (!r->size || map_size < r->size || r->gpa + r->size < r->gpa ||
@@ -743,6 +745,13 @@ static int set_mem_table(struct vu_dev *dev, struct vu_msg *msg)
 					 dev->name, j, i);
 				goto fail;
 			}
+		}
+		/* Touching a mapping past the end of its file raises SIGBUS. */
+		if (fstat(msg->fds[i], &st) < 0 || !S_ISREG(st.st_mode) ||
+		    (uint64_t)st.st_size < map_size) {
+			log_warn("%s: SET_MEM_TABLE: region %u is larger than its file",
+				 dev->name, i);
+			goto fail;
 		}
 		addr = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
 			    msg->fds[i], 0);
@@ -965,11 +974,16 @@ static int handle_msg(struct vu_dev *dev, struct vu_msg *msg)
 	case VU_SET_LOG_BASE:
 	case VU_SET_LOG_FD:
 	case VU_SET_BACKEND_REQ_FD:
+		break;
 	default:
-		log_warn("%s: request %u (%s) not supported", dev->name, msg->request,
-			 request_name(msg->request));
-		return -1;
+		if (dev->ops->handle_message)
+			return dev->ops->handle_message(dev, msg->request, &msg->payload,
+							msg->size, msg->fds, msg->nfds);
+		break;
 	}
+	log_warn("%s: request %u (%s) not supported", dev->name, msg->request,
+		 request_name(msg->request));
+	return -1;
 }
 
 bool vu_dispatch(struct vu_dev *dev)

@@ -87,6 +87,13 @@ struct vu_dev_ops {
 	 * before the memory table changes.
 	 */
 	void (*reset)(struct vu_dev *dev);
+	/*
+	 * Optional: a request the server does not handle itself (e.g.
+	 * VHOST_USER_GPU_SET_SOCKET). The device may keep fds it uses (set the
+	 * array slot to -1). Returns 0 if handled, -1 if refused or unknown.
+	 */
+	int (*handle_message)(struct vu_dev *dev, uint32_t request, void *payload,
+			      uint32_t size, int *fds, unsigned int nfds);
 };
 
 struct vu_dev {

@@ -18,6 +18,7 @@
 
 #include "../include/virtio_video.h"
 #include "log.h"
+#include "object_table.h"
 
 #define MAX_STREAMS 256
 #define MAX_RESOURCES 64		/* per queue, as VB2_MAX_FRAME */
@@ -34,11 +35,6 @@
 
 enum { Q_IN, Q_OUT, Q_COUNT };
 
-struct entry {
-	uint64_t addr;
-	uint32_t len;
-};
-
 struct resource {
 	struct resource *next;		/* in the queue's resource list */
 	struct resource *queued_next;	/* in the queue's FIFO while queued */
@@ -51,7 +47,8 @@ struct resource {
 	uint32_t first_entry[VIRTIO_VIDEO_MAX_PLANES];
 	uint32_t num_entries[VIRTIO_VIDEO_MAX_PLANES];
 	uint32_t total_entries;
-	struct entry *entries;
+	struct vv_object_entry *entries;	/* guest pages */
+	struct vv_object *objects[VIRTIO_VIDEO_MAX_PLANES];	/* virtio objects */
 	/* While queued */
 	struct vu_elem *elem;
 	uint64_t timestamp;
@@ -104,6 +101,7 @@ struct vv_video_dev {
 	struct vu_dev vu;
 	const struct vv_codec_ops *codec;
 	struct vv_codec_caps caps;
+	struct vv_object_table *objects;	/* NULL: no GPU device to share with */
 	uint8_t *caps_blob[Q_COUNT];
 	size_t caps_len[Q_COUNT];
 	struct stream *streams;
@@ -427,7 +425,7 @@ static void collect_pictures(struct vv_video_dev *dev, struct stream *s)
  * Maps bytes [offset, offset+len) of the buffer made of entries[0..n) into
  * iov; returns the count or -1 when the range is not all there.
  */
-static int map_entries(struct vv_video_dev *dev, const struct entry *entries,
+static int map_entries(struct vv_video_dev *dev, const struct vv_object_entry *entries,
 		       unsigned int n, uint64_t offset, uint64_t len,
 		       struct iovec *iov, unsigned int max)
 {
@@ -455,7 +453,7 @@ static int map_entries(struct vv_video_dev *dev, const struct entry *entries,
 	return len ? -1 : (int)count;
 }
 
-static uint64_t entries_length(const struct entry *entries, unsigned int n)
+static uint64_t entries_length(const struct vv_object_entry *entries, unsigned int n)
 {
 	uint64_t total = 0;
 
@@ -464,20 +462,39 @@ static uint64_t entries_length(const struct entry *entries, unsigned int n)
 	return total;
 }
 
-/* Where plane p of resource r lives: its entries and the offset in them. */
-static void plane_location(const struct resource *r, const struct params *p,
-			   unsigned int plane, const struct entry **entries,
-			   unsigned int *n, uint64_t *offset)
+/*
+ * Where plane p of resource r lives: its entries, the offset in them and how
+ * many bytes from there belong to the resource. False if the backing is gone.
+ */
+static bool plane_location(const struct resource *r, const struct params *p,
+			   unsigned int plane, const struct vv_object_entry **entries,
+			   unsigned int *n, uint64_t *offset, uint64_t *limit)
 {
-	if (r->layout == VIRTIO_VIDEO_PLANES_LAYOUT_PER_PLANE) {
+	bool per_plane = r->layout == VIRTIO_VIDEO_PLANES_LAYOUT_PER_PLANE;
+
+	if (r->mem_type == VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT) {
+		const struct vv_object *obj = r->objects[per_plane ? plane : 0];
+		uint64_t size;
+
+		if (!obj || !obj->alive || !obj->num_entries)
+			return false;
+		*entries = obj->entries;
+		*n = obj->num_entries;
+		size = entries_length(obj->entries, obj->num_entries);
+		/* Never past what the GPU resource itself is. */
+		if (obj->stride && (uint64_t)obj->stride * obj->height < size)
+			size = (uint64_t)obj->stride * obj->height;
+		*limit = size;
+	} else if (per_plane) {
 		*entries = r->entries + r->first_entry[plane];
 		*n = r->num_entries[plane];
-		*offset = r->plane_offsets[plane];
-		return;
+		*limit = entries_length(*entries, *n);
+	} else {
+		*entries = r->entries;
+		*n = r->total_entries;
+		*limit = entries_length(*entries, *n);
 	}
-	*entries = r->entries;
-	*n = r->total_entries;
-	if (r->num_planes == p->num_planes) {
+	if (per_plane || r->num_planes == p->num_planes) {
 		*offset = r->plane_offsets[plane];
 	} else {
 		/* Planes packed one after the other. */
@@ -485,6 +502,7 @@ static void plane_location(const struct resource *r, const struct params *p,
 		for (unsigned int i = 0; i < plane; i++)
 			*offset += p->plane_size[i];
 	}
+	return true;
 }
 
 static uint8_t *bounce_buffer(struct vv_video_dev *dev, size_t size)
@@ -520,12 +538,12 @@ static long write_picture(struct vv_video_dev *dev, struct stream *s, struct res
 	if (r->layout == VIRTIO_VIDEO_PLANES_LAYOUT_PER_PLANE && r->num_planes < p->num_planes)
 		return 0;
 	for (unsigned int i = 0; i < p->num_planes; i++) {
-		const struct entry *entries;
+		const struct vv_object_entry *entries;
 		unsigned int n, max;
-		uint64_t offset;
+		uint64_t offset, limit;
 
-		plane_location(r, p, i, &entries, &n, &offset);
-		if (offset + p->plane_size[i] > entries_length(entries, n))
+		if (!plane_location(r, p, i, &entries, &n, &offset, &limit) ||
+		    offset + p->plane_size[i] > limit)
 			goto too_small;
 		max = n + 2 * dev->vu.nregions + 2;
 		iovs[i] = malloc(max * sizeof(struct iovec));
@@ -633,21 +651,24 @@ static bool output_pictures(struct vv_video_dev *dev, struct stream *s)
 
 static void decode_input(struct vv_video_dev *dev, struct stream *s, struct resource *r)
 {
-	const struct entry *entries;
+	const struct vv_object_entry *entries;
 	unsigned int n, max;
-	uint64_t offset;
-	struct iovec *iov;
+	uint64_t offset, limit;
+	struct iovec *iov = NULL;
 	uint32_t flags = 0;
-	int count, ret;
+	int count = -1, ret;
 
 	if (s->failed) {
 		complete_resource(dev, s, r, r->timestamp, VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0);
 		return;
 	}
-	plane_location(r, &s->params[Q_IN], 0, &entries, &n, &offset);
-	max = n + 2 * dev->vu.nregions + 2;
-	iov = malloc(max * sizeof(*iov));
-	count = iov ? map_entries(dev, entries, n, offset, r->data_size, iov, max) : -1;
+	if (plane_location(r, &s->params[Q_IN], 0, &entries, &n, &offset, &limit) &&
+	    offset + r->data_size <= limit) {
+		max = n + 2 * dev->vu.nregions + 2;
+		iov = malloc(max * sizeof(*iov));
+		if (iov)
+			count = map_entries(dev, entries, n, offset, r->data_size, iov, max);
+	}
 	if (count < 0) {
 		flags = VIRTIO_VIDEO_BUFFER_FLAG_ERR;
 	} else if (r->data_size) {
@@ -736,6 +757,8 @@ static void free_resources(struct stream *s, int q)
 		struct resource *next = r->next;
 
 		free(r->entries);
+		for (unsigned int i = 0; i < VIRTIO_VIDEO_MAX_PLANES; i++)
+			vv_object_put(r->objects[i]);
 		free(r);
 		r = next;
 	}
@@ -925,6 +948,30 @@ static void cmd_stream_drain(struct command *cmd)
 	pump(cmd->dev, s);
 }
 
+/* Resolves the UUIDs of a virtio-object RESOURCE_CREATE; one per plane buffer. */
+static uint32_t parse_objects(struct command *cmd, struct resource *r, uint32_t total,
+			      const uint8_t *p)
+{
+	uint32_t buffers = r->layout == VIRTIO_VIDEO_PLANES_LAYOUT_PER_PLANE ? r->num_planes : 1;
+
+	if (total != buffers ||
+	    cmd->len - sizeof(struct virtio_video_resource_create) <
+	    (size_t)total * sizeof(struct virtio_video_object_entry))
+		return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+	for (uint32_t i = 0; i < total; i++) {
+		struct virtio_video_object_entry e;
+
+		memcpy(&e, p + i * sizeof(e), sizeof(e));
+		r->objects[i] = vv_object_lookup(cmd->dev->objects, e.uuid);
+		if (!r->objects[i]) {
+			log_warn("RESOURCE_CREATE: UUID %02x%02x%02x%02x... is not a live object",
+				 e.uuid[0], e.uuid[1], e.uuid[2], e.uuid[3]);
+			return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+		}
+	}
+	return VIRTIO_VIDEO_RESP_OK_NODATA;
+}
+
 /* Checks and copies the entries of a RESOURCE_CREATE; returns a response type. */
 static uint32_t parse_entries(struct command *cmd, struct stream *s, struct resource *r,
 			      const struct virtio_video_resource_create *req)
@@ -954,10 +1001,8 @@ static uint32_t parse_entries(struct command *cmd, struct stream *s, struct reso
 	}
 	if (!total || (single && total > 1 && !non_contig))
 		return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
-	if (r->mem_type == VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT) {
-		/* No UUID table is attached to this device yet. */
-		return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
-	}
+	if (r->mem_type == VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT)
+		return parse_objects(cmd, r, total, p);
 	if (cmd->len - sizeof(*req) < (size_t)total * sizeof(struct virtio_video_mem_entry))
 		return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
 	r->entries = calloc(total, sizeof(*r->entries));
@@ -978,7 +1023,7 @@ static uint32_t parse_entries(struct command *cmd, struct stream *s, struct reso
 			return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
 	}
 	for (unsigned int i = 0; i < r->num_planes; i++) {
-		const struct entry *entries = single ? r->entries : r->entries + r->first_entry[i];
+		const struct vv_object_entry *entries = single ? r->entries : r->entries + r->first_entry[i];
 		unsigned int n = single ? r->total_entries : r->num_entries[i];
 
 		if (r->plane_offsets[i] >= entries_length(entries, n))
@@ -1038,6 +1083,8 @@ static void cmd_resource_create(struct command *cmd)
 		type = parse_entries(cmd, s, r, req);
 	if (type != VIRTIO_VIDEO_RESP_OK_NODATA) {
 		free(r->entries);
+		for (unsigned int i = 0; i < VIRTIO_VIDEO_MAX_PLANES; i++)
+			vv_object_put(r->objects[i]);
 		free(r);
 		reply(cmd, type);
 		return;
@@ -1078,13 +1125,13 @@ static void cmd_resource_queue(struct command *cmd)
 	r->timestamp = le64toh(req->timestamp);
 	r->data_size = 0;
 	if (q == Q_IN) {
-		const struct entry *entries;
+		const struct vv_object_entry *entries;
 		unsigned int n;
-		uint64_t offset;
+		uint64_t offset, limit;
 
 		r->data_size = le32toh(req->num_data_sizes) ? le32toh(req->data_sizes[0]) : 0;
-		plane_location(r, &s->params[Q_IN], 0, &entries, &n, &offset);
-		if (offset + r->data_size > entries_length(entries, n)) {
+		if (!plane_location(r, &s->params[Q_IN], 0, &entries, &n, &offset, &limit) ||
+		    offset + r->data_size > limit) {
 			reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
 			return;
 		}
@@ -1256,6 +1303,10 @@ static void cmd_set_params(struct command *cmd)
 
 	if (!s)
 		return;
+	if (le32toh(req->params.num_planes) > VIRTIO_VIDEO_MAX_PLANES) {
+		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+		return;
+	}
 	switch (queue_index(le32toh(req->params.queue_type))) {
 	case Q_IN:
 		type = set_input_params(cmd->dev, s, &req->params);
@@ -1401,7 +1452,7 @@ static void handle_command(struct vv_video_dev *dev, struct vu_elem *elem)
 	if (cmd.type < VIRTIO_VIDEO_CMD_QUERY_CAPABILITY ||
 	    index >= sizeof(commands) / sizeof(commands[0])) {
 		log_warn("unknown command 0x%x", cmd.type);
-		reply(&cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION);
+		reply(&cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
 	} else if (cmd.len < commands[index].size) {
 		log_warn("command 0x%x truncated (%zu bytes)", cmd.type, cmd.len);
 		reply(&cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
@@ -1421,12 +1472,16 @@ static void handle_command(struct vv_video_dev *dev, struct vu_elem *elem)
 
 static uint64_t video_get_features(struct vu_dev *vu)
 {
-	(void)vu;
-	return (1ull << VU_F_VERSION_1) | (1ull << VU_F_INDIRECT_DESC) |
-	       (1ull << VU_F_EVENT_IDX) |
-	       (1ull << VIRTIO_VIDEO_F_RESOURCE_GUEST_PAGES) |
-	       (1ull << VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG) |
-	       (1ull << VIRTIO_VIDEO_F_PER_RESOURCE_MEM_TYPE);
+	uint64_t f = (1ull << VU_F_VERSION_1) | (1ull << VU_F_INDIRECT_DESC) |
+		     (1ull << VU_F_EVENT_IDX) |
+		     (1ull << VIRTIO_VIDEO_F_RESOURCE_GUEST_PAGES) |
+		     (1ull << VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG) |
+		     (1ull << VIRTIO_VIDEO_F_PER_RESOURCE_MEM_TYPE);
+
+	/* UUIDs can only be resolved with a GPU device in this process. */
+	if (to_video(vu)->objects)
+		f |= 1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT;
+	return f;
 }
 
 static void video_set_features(struct vu_dev *vu, uint64_t features)
@@ -1561,13 +1616,15 @@ static bool build_caps(struct vv_video_dev *dev)
 	return true;
 }
 
-struct vv_video_dev *vv_video_dev_new(const struct vv_codec_ops *codec)
+struct vv_video_dev *vv_video_dev_new(const struct vv_codec_ops *codec,
+				      struct vv_object_table *objects)
 {
 	struct vv_video_dev *dev = calloc(1, sizeof(*dev));
 
 	if (!dev)
 		return NULL;
 	dev->codec = codec;
+	dev->objects = objects;
 	codec->get_caps(&dev->caps);
 	/* Keep only the raw formats this device can lay out. */
 	for (unsigned int i = 0; i < dev->caps.num_raw;) {

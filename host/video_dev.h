@@ -14,7 +14,11 @@
 
 struct vv_video_dev;
 
-struct vv_video_dev *vv_video_dev_new(const struct vv_codec_ops *codec);
+struct vv_object_table;
+
+/* objects: the table shared with a GPU device, or NULL when there is none. */
+struct vv_video_dev *vv_video_dev_new(const struct vv_codec_ops *codec,
+				      struct vv_object_table *objects);
 void vv_video_dev_free(struct vv_video_dev *dev);
 struct vu_dev *vv_video_dev_vu(struct vv_video_dev *dev);
 
