@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * virtio-video guest driver: shared definitions.
+ *
+ * Layers: vv_drv (probe, features, virtqueues), vv_vq (request objects,
+ * token replies, event refill), vv_cmd (one builder per command), vv_caps
+ * (bounds-checked capability parsing), vv_fmt (mapping tables and layouts),
+ * vv_m2m (vb2 queues, resources, buffer traffic) and vv_dec (V4L2 stateful
+ * decoder logic).
+ */
+#ifndef VV_H
+#define VV_H
+
+#include <linux/kref.h>
+#include <linux/idr.h>
+#include <linux/virtio.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <media/media-device.h>
+#include <media/v4l2-ctrls.h>
+#include <media/v4l2-device.h>
+#include <media/v4l2-fh.h>
+#include <media/v4l2-mem2mem.h>
+#include <media/videobuf2-v4l2.h>
+
+#include "virtio_video.h"
+
+#define VV_DRV_NAME "virtio_video"
+
+#define VV_MAX_DESCS 32		/* capability descriptors per queue */
+#define VV_MAX_RES 64		/* device resources per queue and stream */
+#define VV_NUM_EVENTS 32	/* event buffers posted to the device */
+#define VV_MAX_STREAMS 256	/* stream IDs are 1..255 */
+#define VV_MAX_DIM 16384
+
+/* Index of a queue in per-queue arrays: bitstream (OUTPUT) and frames (CAPTURE). */
+enum vv_q {
+	VV_Q_SRC = 0,
+	VV_Q_DST = 1,
+};
+
+struct vv_dev;
+struct vv_req;
+
+typedef void (*vv_resp_cb)(struct vv_dev *dev, struct vv_req *req);
+
+/*
+ * One command in flight. The request itself is the token handed to the
+ * virtqueue, so a reply finds its request without an ID. The virtqueue holds
+ * a reference until the device returns the buffer (or until the device is
+ * reset), so a waiter that times out never frees memory the device may still
+ * write.
+ */
+struct vv_req {
+	struct kref ref;
+	struct list_head node;		/* dev->inflight, under dev->vq_lock */
+	struct completion done;
+	void *cmd;
+	u32 cmd_len;
+	void *resp;
+	u32 resp_len;
+	u32 resp_used;
+	int err;			/* -ENODEV when cancelled */
+	vv_resp_cb cb;			/* async completion, runs in vq work */
+	void *priv;
+	unsigned int q;
+	unsigned int index;
+};
+
+/* One capability descriptor (a format of one queue). */
+struct vv_fmt {
+	u32 vfmt;			/* VIRTIO_VIDEO_FORMAT_* */
+	u32 fourcc;			/* 0: no V4L2 mapping, not offered */
+	u64 mask;			/* compatible descs of the other queue */
+	u32 planes_layout;
+	u32 plane_align;
+	u32 min_w, max_w, step_w;
+	u32 min_h, max_h, step_h;
+};
+
+struct vv_caps {
+	unsigned int num;
+	struct vv_fmt fmts[VV_MAX_DESCS];
+};
+
+/* Byte layout of a raw frame in one V4L2 memory plane. */
+struct vv_layout {
+	u32 bpl;
+	u32 sizeimage;
+	unsigned int num_planes;
+	u32 offset[3];
+	u32 stride[3];
+	u32 size[3];
+};
+
+struct vv_dev {
+	struct virtio_device *vdev;
+	struct v4l2_device v4l2_dev;
+	struct video_device vfd;
+	struct media_device mdev;
+	struct v4l2_m2m_dev *m2m_dev;
+	char bus_info[32];
+
+	struct virtqueue *cmd_vq;
+	struct virtqueue *evt_vq;
+	/* Protects both virtqueues, the inflight list and the dead/broken flags. */
+	spinlock_t vq_lock;
+	struct list_head inflight;
+	wait_queue_head_t space_wq;
+	struct work_struct vq_work;
+	struct virtio_video_event *events;
+	bool dead;			/* removed: every command fails */
+	bool broken;			/* timed out: every command fails */
+
+	bool has_sg;			/* RESOURCE_NON_CONTIG */
+	bool has_obj;			/* RESOURCE_VIRTIO_OBJECT */
+	bool per_res;			/* PER_RESOURCE_MEM_TYPE */
+	u32 max_caps_len;
+	u32 max_resp_len;
+	unsigned int timeout_ms;
+
+	struct vv_caps in_caps;		/* bitstream formats */
+	struct vv_caps out_caps;	/* frame formats */
+
+	/* Protects ctx_idr (stream ID -> context) for event dispatch. */
+	spinlock_t ctx_lock;
+	struct idr ctx_idr;
+};
+
+/* A device resource of one queue of a stream. */
+struct vv_res {
+	u32 id;
+	u64 key[VIDEO_MAX_PLANES];	/* dma-buf inode numbers, 0 for MMAP */
+};
+
+struct vv_buf {
+	struct v4l2_m2m_buffer m2m;	/* first: vb2 allocates vv_buf */
+	int res;			/* index into ctx->res[q], -1: none yet */
+	u32 res_gen;			/* ctx->res_gen[q] when @res was set */
+};
+
+static inline struct vv_buf *to_vv_buf(struct vb2_v4l2_buffer *vbuf)
+{
+	return container_of(vbuf, struct vv_buf, m2m.vb);
+}
+
+#define VV_EV_RES_CHANGED 0
+#define VV_EV_ERROR 1
+
+struct vv_ctx {
+	struct v4l2_fh fh;
+	struct vv_dev *dev;
+	struct kref ref;		/* file + requests in flight */
+	/* Serialises ioctls, vb2 queue operations and the event work. */
+	struct mutex lock;
+	struct v4l2_ctrl_handler hdl;
+	struct v4l2_ctrl *min_cap_ctrl;
+	u32 stream_id;
+	bool stream_created;
+	u32 stream_vfmt;
+
+	/* OUTPUT (bitstream) format */
+	const struct vv_fmt *coded;
+	u32 coded_w, coded_h;
+	u32 src_sizeimage;
+	u32 colorspace, xfer_func, ycbcr_enc, quantization;
+
+	/* CAPTURE (frame) format */
+	const struct vv_fmt *raw;
+	u32 cap_w, cap_h;
+	struct vv_layout cap;
+	struct v4l2_rect crop;
+	u32 dev_min_stride;
+	bool have_info;			/* the device reported a picture size */
+	bool need_ack;			/* the device waits for SET_PARAMS(OUTPUT) */
+
+	/* State shared with the reply callbacks (under slock). */
+	spinlock_t slock;
+	bool draining;			/* STREAM_DRAIN sent, LAST not yet out */
+	bool stopped;			/* drained, waiting for DEC_CMD_START */
+	bool last_pending;		/* next CAPTURE buffer goes back empty, LAST */
+	bool clearing[2];		/* QUEUE_CLEAR in progress */
+	bool requeue_dst;		/* cleared CAPTURE buffers go back to the ready list */
+	bool error;
+	struct vv_req *slot_req[2][VB2_MAX_FRAME];
+	struct vb2_v4l2_buffer *slot_vb[2][VB2_MAX_FRAME];
+	unsigned int n_slots[2];
+	wait_queue_head_t slot_wq;
+
+	/* Device resources of the stream (under lock). */
+	struct vv_res res[2][VV_MAX_RES];
+	unsigned int n_res[2];
+	u32 res_gen[2];			/* bumped when the device forgets them */
+	u32 drain_seq;			/* bumped when a drain is aborted */
+
+	unsigned long events;		/* VV_EV_* bits */
+	struct work_struct event_work;
+	bool closing;			/* under dev->ctx_lock */
+};
+
+static inline struct vv_ctx *file_to_ctx(struct file *file)
+{
+	return container_of(file->private_data, struct vv_ctx, fh);
+}
+
+static inline u32 vv_qtype(unsigned int q)
+{
+	return q == VV_Q_SRC ? VIRTIO_VIDEO_QUEUE_TYPE_INPUT :
+			       VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
+}
+
+/* vv_vq.c */
+struct vv_req *vv_req_new(u32 cmd_len, u32 resp_len);
+void vv_req_put(struct vv_req *req);
+int vv_req_send(struct vv_dev *dev, struct vv_req *req);
+int vv_req_sync(struct vv_dev *dev, struct vv_req *req, u32 ok_type);
+int vv_resp_status(struct vv_req *req, u32 ok_type, u32 min_len);
+void vv_vq_work(struct work_struct *work);
+void vv_vq_cmd_done(struct virtqueue *vq);
+void vv_vq_evt_done(struct virtqueue *vq);
+int vv_evt_fill(struct vv_dev *dev);
+void vv_vq_cancel_all(struct vv_dev *dev);
+void vv_dev_set_broken(struct vv_dev *dev);
+
+/* vv_cmd.c */
+int vv_cmd_query_caps(struct vv_dev *dev, u32 queue_type, struct vv_caps *caps);
+int vv_cmd_stream_create(struct vv_dev *dev, u32 sid, u32 coded_fmt);
+int vv_cmd_stream_destroy(struct vv_dev *dev, u32 sid);
+int vv_cmd_stream_drain(struct vv_dev *dev, u32 sid, vv_resp_cb cb, void *priv,
+			unsigned int seq);
+int vv_cmd_resource_create(struct vv_dev *dev, u32 sid, u32 queue_type, u32 rid,
+			   u32 layout, unsigned int num_planes, const u32 *offsets,
+			   const u32 *num_entries, const void *entries, size_t entries_len);
+struct vv_req *vv_cmd_resource_queue_new(u32 sid, u32 queue_type, u32 rid, u64 ts,
+					 unsigned int num_sizes, const u32 *sizes);
+int vv_cmd_queue_clear(struct vv_dev *dev, u32 sid, u32 queue_type);
+int vv_cmd_resource_destroy_all(struct vv_dev *dev, u32 sid, u32 queue_type);
+int vv_cmd_get_params(struct vv_dev *dev, u32 sid, u32 queue_type,
+		      struct virtio_video_params *params);
+int vv_cmd_set_params(struct vv_dev *dev, u32 sid,
+		      const struct virtio_video_params *params);
+
+/* vv_caps.c */
+int vv_caps_parse(const void *buf, size_t len, struct vv_caps *caps);
+
+/* vv_fmt.c */
+u32 vv_fmt_to_fourcc(u32 vfmt);
+bool vv_fmt_is_continuous(u32 fourcc);
+unsigned int vv_fmt_num_planes(u32 fourcc);
+void vv_fmt_layout(u32 fourcc, u32 w, u32 h, u32 min_stride, u32 align,
+		   struct vv_layout *l);
+const struct vv_fmt *vv_caps_find(const struct vv_caps *caps, u32 fourcc);
+bool vv_fmt_compatible(const struct vv_dev *dev, const struct vv_fmt *coded,
+		       const struct vv_fmt *raw);
+const struct vv_fmt *vv_first_raw(const struct vv_dev *dev, const struct vv_fmt *coded);
+
+/* vv_m2m.c */
+int vv_queue_init(void *priv, struct vb2_queue *src_vq, struct vb2_queue *dst_vq);
+void vv_pump(struct vv_ctx *ctx);
+int vv_clear_queue(struct vv_ctx *ctx, unsigned int q, bool requeue);
+void vv_ctx_put(struct vv_ctx *ctx);
+void vv_return_all(struct vv_ctx *ctx, unsigned int q, enum vb2_buffer_state state);
+
+/* vv_dec.c */
+extern const struct v4l2_file_operations vv_dec_fops;
+extern const struct v4l2_ioctl_ops vv_dec_ioctl_ops;
+extern const struct v4l2_m2m_ops vv_m2m_ops;
+void vv_dec_event_work(struct work_struct *work);
+int vv_dec_ensure_stream(struct vv_ctx *ctx);
+int vv_dec_start(struct vv_ctx *ctx, unsigned int q);
+void vv_dec_stopped(struct vv_ctx *ctx, unsigned int q);
+void vv_dec_set_error(struct vv_ctx *ctx);
+
+#endif /* VV_H */

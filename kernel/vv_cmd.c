@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-video guest driver: command builders. Every builder has the same
+ * shape: allocate a request, fill it little endian, queue it.
+ */
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "vv.h"
+
+#define VV_HDR_RESP sizeof(struct virtio_video_cmd_hdr)
+
+static struct vv_req *vv_cmd_new(u32 type, u32 sid, u32 cmd_len, u32 resp_len)
+{
+	struct virtio_video_cmd_hdr *hdr;
+	struct vv_req *req;
+
+	req = vv_req_new(cmd_len, resp_len);
+	if (!req)
+		return NULL;
+	hdr = req->cmd;
+	hdr->type = cpu_to_le32(type);
+	hdr->stream_id = cpu_to_le32(sid);
+	return req;
+}
+
+/* Send a command that expects OK_NODATA and wait for it. */
+static int vv_cmd_nodata(struct vv_dev *dev, struct vv_req *req)
+{
+	int ret = vv_req_sync(dev, req, VIRTIO_VIDEO_RESP_OK_NODATA);
+
+	vv_req_put(req);
+	return ret;
+}
+
+int vv_cmd_query_caps(struct vv_dev *dev, u32 queue_type, struct vv_caps *caps)
+{
+	struct virtio_video_query_capability *cmd;
+	struct vv_req *req;
+	int ret;
+
+	req = vv_cmd_new(VIRTIO_VIDEO_CMD_QUERY_CAPABILITY, 0, sizeof(*cmd),
+			 dev->max_caps_len);
+	if (!req)
+		return -ENOMEM;
+	cmd = req->cmd;
+	cmd->queue_type = cpu_to_le32(queue_type);
+	ret = vv_req_sync(dev, req, VIRTIO_VIDEO_RESP_OK_QUERY_CAPABILITY);
+	if (!ret)
+		ret = vv_caps_parse(req->resp, req->resp_used, caps);
+	vv_req_put(req);
+	return ret;
+}
+
+int vv_cmd_stream_create(struct vv_dev *dev, u32 sid, u32 coded_fmt)
+{
+	struct virtio_video_stream_create *cmd;
+	struct vv_req *req;
+
+	req = vv_cmd_new(VIRTIO_VIDEO_CMD_STREAM_CREATE, sid, sizeof(*cmd),
+			 VV_HDR_RESP);
+	if (!req)
+		return -ENOMEM;
+	cmd = req->cmd;
+	/*
+	 * Guest pages on both queues: with PER_RESOURCE_MEM_TYPE each
+	 * resource says whether it is a virtio object; plain v3 can't know
+	 * the CAPTURE memory this early, so it sticks to guest pages.
+	 */
+	cmd->in_mem_type = cpu_to_le32(VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES);
+	cmd->out_mem_type = cpu_to_le32(VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES);
+	cmd->coded_format = cpu_to_le32(coded_fmt);
+	snprintf((char *)cmd->tag, sizeof(cmd->tag), "%s-%u", VV_DRV_NAME, sid);
+	return vv_cmd_nodata(dev, req);
+}
+
+int vv_cmd_stream_destroy(struct vv_dev *dev, u32 sid)
+{
+	struct vv_req *req;
+
+	req = vv_cmd_new(VIRTIO_VIDEO_CMD_STREAM_DESTROY, sid,
+			 sizeof(struct virtio_video_stream_destroy), VV_HDR_RESP);
+	if (!req)
+		return -ENOMEM;
+	return vv_cmd_nodata(dev, req);
+}
+
+/* Asynchronous: the device answers when the drain is over. */
+int vv_cmd_stream_drain(struct vv_dev *dev, u32 sid, vv_resp_cb cb, void *priv,
+			unsigned int seq)
+{
+	struct vv_req *req;
+	int ret;
+
+	req = vv_cmd_new(VIRTIO_VIDEO_CMD_STREAM_DRAIN, sid,
+			 sizeof(struct virtio_video_stream_drain), VV_HDR_RESP);
+	if (!req)
+		return -ENOMEM;
+	req->cb = cb;
+	req->priv = priv;
+	req->index = seq;
+	ret = vv_req_send(dev, req);
+	vv_req_put(req);
+	return ret;
+}
+
+int vv_cmd_resource_create(struct vv_dev *dev, u32 sid, u32 queue_type, u32 rid,
+			   u32 layout, unsigned int num_planes, const u32 *offsets,
+			   const u32 *num_entries, const void *entries, size_t entries_len)
+{
+	struct virtio_video_resource_create *cmd;
+	struct vv_req *req;
+	unsigned int i;
+
+	if (num_planes > VIRTIO_VIDEO_MAX_PLANES || entries_len > SZ_1M)
+		return -EINVAL;
+	req = vv_cmd_new(VIRTIO_VIDEO_CMD_RESOURCE_CREATE, sid,
+			 sizeof(*cmd) + entries_len, VV_HDR_RESP);
+	if (!req)
+		return -ENOMEM;
+	cmd = req->cmd;
+	cmd->queue_type = cpu_to_le32(queue_type);
+	cmd->resource_id = cpu_to_le32(rid);
+	cmd->planes_layout = cpu_to_le32(layout);
+	cmd->num_planes = cpu_to_le32(num_planes);
+	for (i = 0; i < num_planes; i++) {
+		cmd->plane_offsets[i] = cpu_to_le32(offsets[i]);
+		cmd->num_entries[i] = cpu_to_le32(num_entries[i]);
+	}
+	memcpy(cmd + 1, entries, entries_len);
+	return vv_cmd_nodata(dev, req);
+}
+
+/* Build (not send) a RESOURCE_QUEUE; the caller sets the callback. */
+struct vv_req *vv_cmd_resource_queue_new(u32 sid, u32 queue_type, u32 rid, u64 ts,
+					 unsigned int num_sizes, const u32 *sizes)
+{
+	struct virtio_video_resource_queue *cmd;
+	struct vv_req *req;
+	unsigned int i;
+
+	if (num_sizes > VIRTIO_VIDEO_MAX_PLANES)
+		return NULL;
+	req = vv_cmd_new(VIRTIO_VIDEO_CMD_RESOURCE_QUEUE, sid, sizeof(*cmd),
+			 sizeof(struct virtio_video_resource_queue_resp));
+	if (!req)
+		return NULL;
+	cmd = req->cmd;
+	cmd->queue_type = cpu_to_le32(queue_type);
+	cmd->resource_id = cpu_to_le32(rid);
+	cmd->timestamp = cpu_to_le64(ts);
+	cmd->num_data_sizes = cpu_to_le32(num_sizes);
+	for (i = 0; i < num_sizes; i++)
+		cmd->data_sizes[i] = cpu_to_le32(sizes[i]);
+	return req;
+}
+
+int vv_cmd_queue_clear(struct vv_dev *dev, u32 sid, u32 queue_type)
+{
+	struct virtio_video_queue_clear *cmd;
+	struct vv_req *req;
+
+	req = vv_cmd_new(VIRTIO_VIDEO_CMD_QUEUE_CLEAR, sid, sizeof(*cmd),
+			 VV_HDR_RESP);
+	if (!req)
+		return -ENOMEM;
+	cmd = req->cmd;
+	cmd->queue_type = cpu_to_le32(queue_type);
+	return vv_cmd_nodata(dev, req);
+}
+
+int vv_cmd_resource_destroy_all(struct vv_dev *dev, u32 sid, u32 queue_type)
+{
+	struct virtio_video_resource_destroy_all *cmd;
+	struct vv_req *req;
+
+	req = vv_cmd_new(VIRTIO_VIDEO_CMD_RESOURCE_DESTROY_ALL, sid,
+			 sizeof(*cmd), VV_HDR_RESP);
+	if (!req)
+		return -ENOMEM;
+	cmd = req->cmd;
+	cmd->queue_type = cpu_to_le32(queue_type);
+	return vv_cmd_nodata(dev, req);
+}
+
+int vv_cmd_get_params(struct vv_dev *dev, u32 sid, u32 queue_type,
+		      struct virtio_video_params *params)
+{
+	struct virtio_video_get_params_resp *resp;
+	struct virtio_video_get_params *cmd;
+	struct vv_req *req;
+	int ret;
+
+	req = vv_cmd_new(VIRTIO_VIDEO_CMD_GET_PARAMS, sid, sizeof(*cmd),
+			 sizeof(*resp));
+	if (!req)
+		return -ENOMEM;
+	cmd = req->cmd;
+	cmd->queue_type = cpu_to_le32(queue_type);
+	ret = vv_req_sync(dev, req, VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
+	if (!ret)
+		ret = vv_resp_status(req, VIRTIO_VIDEO_RESP_OK_GET_PARAMS,
+				     sizeof(*resp));
+	if (!ret) {
+		resp = req->resp;
+		if (le32_to_cpu(resp->params.queue_type) != queue_type)
+			ret = -EIO;
+		else
+			*params = resp->params;
+	}
+	vv_req_put(req);
+	return ret;
+}
+
+int vv_cmd_set_params(struct vv_dev *dev, u32 sid,
+		      const struct virtio_video_params *params)
+{
+	struct virtio_video_set_params *cmd;
+	struct vv_req *req;
+
+	req = vv_cmd_new(VIRTIO_VIDEO_CMD_SET_PARAMS, sid, sizeof(*cmd),
+			 VV_HDR_RESP);
+	if (!req)
+		return -ENOMEM;
+	cmd = req->cmd;
+	cmd->params = *params;
+	return vv_cmd_nodata(dev, req);
+}

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-video guest driver: format mapping tables and frame layouts.
+ */
+#include <linux/kernel.h>
+#include <linux/log2.h>
+#include <linux/videodev2.h>
+
+#include "vv.h"
+
+static const struct {
+	u32 vfmt;
+	u32 fourcc;
+	unsigned int num_planes;	/* pixel planes of raw formats */
+	bool continuous;		/* the host re-frames a byte stream */
+} vv_fmt_map[] = {
+	{ VIRTIO_VIDEO_FORMAT_H264, V4L2_PIX_FMT_H264, 1, true },
+	{ VIRTIO_VIDEO_FORMAT_HEVC, V4L2_PIX_FMT_HEVC, 1, true },
+	{ VIRTIO_VIDEO_FORMAT_VP8, V4L2_PIX_FMT_VP8, 1, false },
+	{ VIRTIO_VIDEO_FORMAT_VP9, V4L2_PIX_FMT_VP9, 1, false },
+	{ VIRTIO_VIDEO_FORMAT_NV12, V4L2_PIX_FMT_NV12, 2, false },
+	{ VIRTIO_VIDEO_FORMAT_YUV420, V4L2_PIX_FMT_YUV420, 3, false },
+};
+
+u32 vv_fmt_to_fourcc(u32 vfmt)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(vv_fmt_map); i++)
+		if (vv_fmt_map[i].vfmt == vfmt)
+			return vv_fmt_map[i].fourcc;
+	return 0;
+}
+
+bool vv_fmt_is_continuous(u32 fourcc)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(vv_fmt_map); i++)
+		if (vv_fmt_map[i].fourcc == fourcc)
+			return vv_fmt_map[i].continuous;
+	return false;
+}
+
+unsigned int vv_fmt_num_planes(u32 fourcc)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(vv_fmt_map); i++)
+		if (vv_fmt_map[i].fourcc == fourcc)
+			return vv_fmt_map[i].num_planes;
+	return 1;
+}
+
+/*
+ * Contiguous NV12 / YUV420 in one memory plane: luma rows of @bpl bytes,
+ * then the chroma plane(s) of (h + 1) / 2 rows.
+ */
+void vv_fmt_layout(u32 fourcc, u32 w, u32 h, u32 min_stride, u32 align,
+		   struct vv_layout *l)
+{
+	u32 ch = DIV_ROUND_UP(h, 2);
+	u32 bpl;
+
+	if (!align || align > 256 || !is_power_of_2(align))
+		align = 1;
+	bpl = ALIGN(max(w, min_stride), max_t(u32, 16, align));
+
+	memset(l, 0, sizeof(*l));
+	l->bpl = bpl;
+	if (fourcc == V4L2_PIX_FMT_YUV420) {
+		l->num_planes = 3;
+		l->stride[0] = bpl;
+		l->stride[1] = bpl / 2;
+		l->stride[2] = bpl / 2;
+		l->size[0] = bpl * h;
+		l->size[1] = bpl / 2 * ch;
+		l->size[2] = bpl / 2 * ch;
+	} else {
+		l->num_planes = 2;
+		l->stride[0] = bpl;
+		l->stride[1] = bpl;
+		l->size[0] = bpl * h;
+		l->size[1] = bpl * ch;
+	}
+	l->offset[1] = l->size[0];
+	l->offset[2] = l->size[0] + l->size[1];
+	l->sizeimage = l->size[0] + l->size[1] + l->size[2];
+}
+
+const struct vv_fmt *vv_caps_find(const struct vv_caps *caps, u32 fourcc)
+{
+	unsigned int i;
+
+	for (i = 0; i < caps->num; i++)
+		if (caps->fmts[i].fourcc && caps->fmts[i].fourcc == fourcc)
+			return &caps->fmts[i];
+	return NULL;
+}
+
+/* Capability masks: bit i means "works with desc i of the other queue". */
+bool vv_fmt_compatible(const struct vv_dev *dev, const struct vv_fmt *coded,
+		       const struct vv_fmt *raw)
+{
+	unsigned int ci = coded - dev->in_caps.fmts;
+	unsigned int ri = raw - dev->out_caps.fmts;
+
+	if (!coded->mask && !raw->mask)
+		return true;
+	return (ri < 64 && (coded->mask & BIT_ULL(ri))) ||
+	       (ci < 64 && (raw->mask & BIT_ULL(ci)));
+}
+
+const struct vv_fmt *vv_first_raw(const struct vv_dev *dev, const struct vv_fmt *coded)
+{
+	unsigned int i;
+
+	for (i = 0; i < dev->out_caps.num; i++) {
+		const struct vv_fmt *raw = &dev->out_caps.fmts[i];
+
+		if (raw->fourcc && vv_fmt_compatible(dev, coded, raw))
+			return raw;
+	}
+	return NULL;
+}

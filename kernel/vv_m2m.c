@@ -1,0 +1,569 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-video guest driver: vb2 queues, device resources and the buffer
+ * traffic between V4L2 queues and the device.
+ *
+ * Buffers wait on the m2m ready lists until vv_pump() hands them to the
+ * device with RESOURCE_QUEUE. A buffer owned by the device sits in a slot
+ * (queue, index) until its reply comes back; whoever empties the slot under
+ * ctx->slock (the reply callback or a forced cancel) gives the buffer back
+ * to vb2, so a late reply never touches a buffer vb2 has taken back.
+ */
+#include <linux/dma-buf.h>
+#include <linux/fs.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/virtio_dma_buf.h>
+#include <media/videobuf2-dma-contig.h>
+#include <media/videobuf2-dma-sg.h>
+#include <media/v4l2-event.h>
+
+#include "vv.h"
+
+static void vv_ctx_release(struct kref *ref)
+{
+	kfree(container_of(ref, struct vv_ctx, ref));
+}
+
+void vv_ctx_put(struct vv_ctx *ctx)
+{
+	kref_put(&ctx->ref, vv_ctx_release);
+}
+
+static unsigned int vv_vq_index(struct vb2_queue *vq)
+{
+	return V4L2_TYPE_IS_OUTPUT(vq->type) ? VV_Q_SRC : VV_Q_DST;
+}
+
+static struct vb2_queue *vv_vb2q(struct vv_ctx *ctx, unsigned int q)
+{
+	return q == VV_Q_SRC ? v4l2_m2m_get_src_vq(ctx->fh.m2m_ctx) :
+			       v4l2_m2m_get_dst_vq(ctx->fh.m2m_ctx);
+}
+
+static int vv_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
+			  unsigned int *nplanes, unsigned int sizes[],
+			  struct device *alloc_devs[])
+{
+	struct vv_ctx *ctx = vb2_get_drv_priv(vq);
+	unsigned int q = vv_vq_index(vq);
+	u32 size = q == VV_Q_SRC ? ctx->src_sizeimage : ctx->cap.sizeimage;
+
+	if (*nplanes)
+		return *nplanes != 1 || sizes[0] < size ? -EINVAL : 0;
+
+	/* A fresh allocation: the device forgets the old resources. */
+	if (ctx->stream_created && ctx->n_res[q]) {
+		vv_cmd_resource_destroy_all(ctx->dev, ctx->stream_id, vv_qtype(q));
+		ctx->n_res[q] = 0;
+		ctx->res_gen[q]++;
+	}
+	*nplanes = 1;
+	sizes[0] = size;
+	if (q == VV_Q_DST)
+		*nbuffers = max_t(unsigned int, *nbuffers,
+				  v4l2_ctrl_g_ctrl(ctx->min_cap_ctrl));
+	*nbuffers = min_t(unsigned int, *nbuffers, VB2_MAX_FRAME);
+	return 0;
+}
+
+static int vv_buf_out_validate(struct vb2_buffer *vb)
+{
+	struct vb2_v4l2_buffer *vbuf = to_vb2_v4l2_buffer(vb);
+
+	vbuf->field = V4L2_FIELD_NONE;
+	return 0;
+}
+
+static int vv_buf_init(struct vb2_buffer *vb)
+{
+	to_vv_buf(to_vb2_v4l2_buffer(vb))->res = -1;
+	return 0;
+}
+
+static int vv_buf_prepare(struct vb2_buffer *vb)
+{
+	struct vv_ctx *ctx = vb2_get_drv_priv(vb->vb2_queue);
+
+	if (vb->vb2_queue->is_output) {
+		if (vb->planes[0].data_offset)
+			return -EINVAL;
+		return 0;
+	}
+	if (vb2_plane_size(vb, 0) < ctx->cap.sizeimage)
+		return -EINVAL;
+	vb2_set_plane_payload(vb, 0, 0);
+	return 0;
+}
+
+static void vv_buf_queue(struct vb2_buffer *vb)
+{
+	struct vv_ctx *ctx = vb2_get_drv_priv(vb->vb2_queue);
+	struct vb2_v4l2_buffer *vbuf = to_vb2_v4l2_buffer(vb);
+	unsigned long flags;
+	bool last;
+
+	if (!vb->vb2_queue->is_output) {
+		spin_lock_irqsave(&ctx->slock, flags);
+		last = ctx->last_pending && vb2_start_streaming_called(vb->vb2_queue);
+		ctx->last_pending = false;
+		spin_unlock_irqrestore(&ctx->slock, flags);
+		if (last) {
+			vbuf->flags |= V4L2_BUF_FLAG_LAST;
+			vbuf->field = V4L2_FIELD_NONE;
+			vb2_set_plane_payload(vb, 0, 0);
+			vb2_buffer_done(vb, VB2_BUF_STATE_DONE);
+			return;
+		}
+	}
+	v4l2_m2m_buf_queue(ctx->fh.m2m_ctx, vbuf);
+	vv_pump(ctx);
+}
+
+static int vv_start_streaming(struct vb2_queue *vq, unsigned int count)
+{
+	struct vv_ctx *ctx = vb2_get_drv_priv(vq);
+	unsigned int q = vv_vq_index(vq);
+	int ret;
+
+	ret = vv_dec_start(ctx, q);
+	if (ret) {
+		vv_return_all(ctx, q, VB2_BUF_STATE_QUEUED);
+		return ret;
+	}
+	vv_pump(ctx);
+	return 0;
+}
+
+static void vv_stop_streaming(struct vb2_queue *vq)
+{
+	struct vv_ctx *ctx = vb2_get_drv_priv(vq);
+	unsigned int q = vv_vq_index(vq);
+
+	vv_clear_queue(ctx, q, false);
+	vv_return_all(ctx, q, VB2_BUF_STATE_ERROR);
+	vv_dec_stopped(ctx, q);
+}
+
+static const struct vb2_ops vv_qops = {
+	.queue_setup = vv_queue_setup,
+	.buf_out_validate = vv_buf_out_validate,
+	.buf_init = vv_buf_init,
+	.buf_prepare = vv_buf_prepare,
+	.buf_queue = vv_buf_queue,
+	.start_streaming = vv_start_streaming,
+	.stop_streaming = vv_stop_streaming,
+	.wait_prepare = vb2_ops_wait_prepare,
+	.wait_finish = vb2_ops_wait_finish,
+};
+
+int vv_queue_init(void *priv, struct vb2_queue *src_vq, struct vb2_queue *dst_vq)
+{
+	struct vv_ctx *ctx = priv;
+	struct vv_dev *dev = ctx->dev;
+	const struct vb2_mem_ops *mem_ops = dev->has_sg ? &vb2_dma_sg_memops :
+							  &vb2_dma_contig_memops;
+	int ret;
+
+	src_vq->type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+	src_vq->io_modes = VB2_MMAP | VB2_DMABUF;
+	src_vq->drv_priv = ctx;
+	src_vq->buf_struct_size = sizeof(struct vv_buf);
+	src_vq->ops = &vv_qops;
+	src_vq->mem_ops = mem_ops;
+	src_vq->timestamp_flags = V4L2_BUF_FLAG_TIMESTAMP_COPY;
+	src_vq->lock = &ctx->lock;
+	src_vq->dev = dev->vdev->dev.parent;
+	ret = vb2_queue_init(src_vq);
+	if (ret)
+		return ret;
+
+	dst_vq->type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
+	dst_vq->io_modes = VB2_MMAP | VB2_DMABUF;
+	dst_vq->drv_priv = ctx;
+	dst_vq->buf_struct_size = sizeof(struct vv_buf);
+	dst_vq->ops = &vv_qops;
+	dst_vq->mem_ops = mem_ops;
+	dst_vq->timestamp_flags = V4L2_BUF_FLAG_TIMESTAMP_COPY;
+	dst_vq->lock = &ctx->lock;
+	dst_vq->dev = dev->vdev->dev.parent;
+	return vb2_queue_init(dst_vq);
+}
+
+/* ---- resources ---- */
+
+static u64 vv_dmabuf_key(struct vb2_buffer *vb, unsigned int p)
+{
+	struct dma_buf *dbuf = vb->planes[p].dbuf;
+
+	return dbuf ? file_inode(dbuf->file)->i_ino : 0;
+}
+
+/* Guest-page entries of one plane, adjacent DMA segments merged. */
+static int vv_plane_entries(struct vv_dev *dev, struct vb2_buffer *vb,
+			    unsigned int p, struct virtio_video_mem_entry **out,
+			    u32 *count)
+{
+	struct virtio_video_mem_entry *e;
+	u32 left = vb2_plane_size(vb, p);
+	struct scatterlist *sg;
+	struct sg_table *sgt;
+	unsigned int i, n = 0;
+	dma_addr_t addr;
+	u32 len;
+
+	if (!dev->has_sg) {
+		e = kzalloc(sizeof(*e), GFP_KERNEL);
+		if (!e)
+			return -ENOMEM;
+		e->addr = cpu_to_le64(vb2_dma_contig_plane_dma_addr(vb, p));
+		e->length = cpu_to_le32(left);
+		*out = e;
+		*count = 1;
+		return 0;
+	}
+
+	sgt = vb2_dma_sg_plane_desc(vb, p);
+	if (!sgt || !sgt->nents)
+		return -EINVAL;
+	e = kcalloc(sgt->nents, sizeof(*e), GFP_KERNEL);
+	if (!e)
+		return -ENOMEM;
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		if (!left)
+			break;
+		addr = sg_dma_address(sg);
+		len = min_t(u32, sg_dma_len(sg), left);
+		left -= len;
+		if (n && le64_to_cpu(e[n - 1].addr) + le32_to_cpu(e[n - 1].length) == addr &&
+		    le32_to_cpu(e[n - 1].length) <= U32_MAX - len) {
+			le32_add_cpu(&e[n - 1].length, len);
+			continue;
+		}
+		e[n].addr = cpu_to_le64(addr);
+		e[n].length = cpu_to_le32(len);
+		n++;
+	}
+	if (left || !n) {
+		kfree(e);
+		return -EINVAL;
+	}
+	*out = e;
+	*count = n;
+	return 0;
+}
+
+/* UUID of a virtio dma-buf, only when resources can say so. */
+static bool vv_plane_uuid(struct vv_dev *dev, struct vb2_buffer *vb,
+			  unsigned int p, uuid_t *uuid)
+{
+	struct dma_buf *dbuf = vb->planes[p].dbuf;
+
+	if (!dev->per_res || !dev->has_obj || vb->memory != VB2_MEMORY_DMABUF || !dbuf)
+		return false;
+	return is_virtio_dma_buf(dbuf) && !virtio_dma_buf_get_uuid(dbuf, uuid);
+}
+
+static int vv_res_create(struct vv_ctx *ctx, unsigned int q, struct vb2_buffer *vb,
+			 u32 rid)
+{
+	struct vv_dev *dev = ctx->dev;
+	u32 offsets[VIRTIO_VIDEO_MAX_PLANES] = { 0 };
+	u32 num_entries[VIRTIO_VIDEO_MAX_PLANES] = { 0 };
+	struct virtio_video_object_entry obj;
+	struct virtio_video_mem_entry *e;
+	unsigned int num_planes = 1, i;
+	u32 layout = VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER;
+	uuid_t uuid;
+	u32 count;
+	int ret;
+
+	if (q == VV_Q_DST) {
+		num_planes = ctx->cap.num_planes;
+		for (i = 0; i < num_planes; i++)
+			offsets[i] = ctx->cap.offset[i];
+	}
+
+	if (vv_plane_uuid(dev, vb, 0, &uuid)) {
+		memcpy(obj.uuid, &uuid, sizeof(obj.uuid));
+		num_entries[0] = 1;
+		layout |= VIRTIO_VIDEO_PLANES_LAYOUT_F_VIRTIO_OBJECT;
+		return vv_cmd_resource_create(dev, ctx->stream_id, vv_qtype(q), rid,
+					      layout, num_planes, offsets,
+					      num_entries, &obj, sizeof(obj));
+	}
+
+	ret = vv_plane_entries(dev, vb, 0, &e, &count);
+	if (ret)
+		return ret;
+	num_entries[0] = count;
+	ret = vv_cmd_resource_create(dev, ctx->stream_id, vv_qtype(q), rid, layout,
+				     num_planes, offsets, num_entries, e,
+				     count * sizeof(*e));
+	kfree(e);
+	return ret;
+}
+
+/*
+ * The device resource backing @vb: created on first use, and again when a
+ * DMABUF index gets another dma-buf (one already seen is reused).
+ */
+static int vv_buf_resource(struct vv_ctx *ctx, unsigned int q, struct vb2_buffer *vb)
+{
+	struct vv_buf *buf = to_vv_buf(to_vb2_v4l2_buffer(vb));
+	u64 key = 0;
+	unsigned int i;
+	int ret;
+
+	if (buf->res >= 0 && buf->res < ctx->n_res[q] && buf->res_gen == ctx->res_gen[q])
+		return buf->res;
+
+	if (vb->memory == VB2_MEMORY_DMABUF) {
+		key = vv_dmabuf_key(vb, 0);
+		for (i = 0; i < ctx->n_res[q]; i++) {
+			if (ctx->res[q][i].key[0] == key) {
+				buf->res = i;
+				buf->res_gen = ctx->res_gen[q];
+				return i;
+			}
+		}
+	}
+	if (ctx->n_res[q] >= VV_MAX_RES)
+		return -ENOSPC;
+
+	i = ctx->n_res[q];
+	ctx->res[q][i].id = (q == VV_Q_DST ? 0x1000 : 0) + i + 1;
+	ctx->res[q][i].key[0] = key;
+	ret = vv_res_create(ctx, q, vb, ctx->res[q][i].id);
+	if (ret)
+		return ret;
+	ctx->n_res[q]++;
+	buf->res = i;
+	buf->res_gen = ctx->res_gen[q];
+	return i;
+}
+
+/* ---- buffer traffic ---- */
+
+static void vv_done(struct vb2_v4l2_buffer *vbuf, enum vb2_buffer_state state)
+{
+	vbuf->field = V4L2_FIELD_NONE;
+	if (state == VB2_BUF_STATE_ERROR)
+		vb2_set_plane_payload(&vbuf->vb2_buf, 0, 0);
+	vb2_buffer_done(&vbuf->vb2_buf, state);
+}
+
+static void vv_queue_eos_event(struct vv_ctx *ctx)
+{
+	static const struct v4l2_event ev = { .type = V4L2_EVENT_EOS };
+
+	v4l2_event_queue_fh(&ctx->fh, &ev);
+}
+
+static void vv_resource_queue_cb(struct vv_dev *dev, struct vv_req *req)
+{
+	const struct virtio_video_resource_queue_resp *resp = req->resp;
+	struct vv_ctx *ctx = req->priv;
+	unsigned int q = req->q, idx = req->index;
+	enum vb2_buffer_state state = VB2_BUF_STATE_DONE;
+	struct vb2_v4l2_buffer *vbuf;
+	bool requeue = false, eos = false;
+	unsigned long flags;
+	u32 rflags = 0, size = 0;
+	int ret;
+
+	ret = vv_resp_status(req, VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE, sizeof(*resp));
+	if (!ret) {
+		rflags = le32_to_cpu(resp->flags);
+		size = le32_to_cpu(resp->size);
+	}
+
+	spin_lock_irqsave(&ctx->slock, flags);
+	if (ctx->slot_req[q][idx] != req) {
+		spin_unlock_irqrestore(&ctx->slock, flags);
+		goto out;
+	}
+	vbuf = ctx->slot_vb[q][idx];
+	ctx->slot_req[q][idx] = NULL;
+	ctx->slot_vb[q][idx] = NULL;
+	ctx->n_slots[q]--;
+
+	if (ret || (rflags & VIRTIO_VIDEO_BUFFER_FLAG_ERR)) {
+		state = VB2_BUF_STATE_ERROR;
+		requeue = q == VV_Q_DST && ctx->clearing[q] && ctx->requeue_dst && !ret;
+	} else if (q == VV_Q_DST) {
+		if (size > vb2_plane_size(&vbuf->vb2_buf, 0)) {
+			state = VB2_BUF_STATE_ERROR;
+		} else if (rflags & VIRTIO_VIDEO_BUFFER_FLAG_EOS) {
+			eos = true;
+			ctx->draining = false;
+			ctx->stopped = true;
+		}
+	}
+	spin_unlock_irqrestore(&ctx->slock, flags);
+	wake_up_all(&ctx->slot_wq);
+
+	if (requeue) {
+		v4l2_m2m_buf_queue(ctx->fh.m2m_ctx, vbuf);
+		goto out;
+	}
+	if (q == VV_Q_DST && state == VB2_BUF_STATE_DONE) {
+		vbuf->vb2_buf.timestamp = le64_to_cpu(resp->timestamp);
+		vb2_set_plane_payload(&vbuf->vb2_buf, 0, size);
+		if (eos)
+			vbuf->flags |= V4L2_BUF_FLAG_LAST;
+	}
+	vv_done(vbuf, state);
+	if (eos)
+		vv_queue_eos_event(ctx);
+out:
+	vv_ctx_put(ctx);
+}
+
+/* Hand one buffer to the device. Called with ctx->lock held. */
+static int vv_send_buf(struct vv_ctx *ctx, unsigned int q, struct vb2_v4l2_buffer *vbuf)
+{
+	struct vb2_buffer *vb = &vbuf->vb2_buf;
+	unsigned int idx = vb->index;
+	unsigned long flags;
+	struct vv_req *req;
+	u32 size;
+	int res, ret;
+
+	if (idx >= VB2_MAX_FRAME)
+		return -EINVAL;
+	res = vv_buf_resource(ctx, q, vb);
+	if (res < 0)
+		return res;
+	size = vb2_get_plane_payload(vb, 0);
+	req = vv_cmd_resource_queue_new(ctx->stream_id, vv_qtype(q), ctx->res[q][res].id,
+					vb->timestamp, q == VV_Q_SRC ? 1 : 0, &size);
+	if (!req)
+		return -ENOMEM;
+	req->cb = vv_resource_queue_cb;
+	req->priv = ctx;
+	req->q = q;
+	req->index = idx;
+	kref_get(&ctx->ref);
+
+	spin_lock_irqsave(&ctx->slock, flags);
+	ctx->slot_req[q][idx] = req;
+	ctx->slot_vb[q][idx] = vbuf;
+	ctx->n_slots[q]++;
+	spin_unlock_irqrestore(&ctx->slock, flags);
+
+	ret = vv_req_send(ctx->dev, req);
+	if (ret) {
+		spin_lock_irqsave(&ctx->slock, flags);
+		ctx->slot_req[q][idx] = NULL;
+		ctx->slot_vb[q][idx] = NULL;
+		ctx->n_slots[q]--;
+		spin_unlock_irqrestore(&ctx->slock, flags);
+		vv_ctx_put(ctx);
+	}
+	vv_req_put(req);
+	return ret;
+}
+
+static bool vv_can_send(struct vv_ctx *ctx, unsigned int q)
+{
+	bool ok;
+
+	if (!ctx->stream_created || !vb2_start_streaming_called(vv_vb2q(ctx, q)))
+		return false;
+	spin_lock_irq(&ctx->slock);
+	ok = !ctx->error && !ctx->clearing[q];
+	if (q == VV_Q_SRC)
+		ok = ok && !ctx->draining && !ctx->stopped;
+	else
+		ok = ok && !ctx->need_ack && !ctx->last_pending;
+	spin_unlock_irq(&ctx->slock);
+	return ok;
+}
+
+/* Hand every ready buffer the device may take. Called with ctx->lock held. */
+void vv_pump(struct vv_ctx *ctx)
+{
+	struct v4l2_m2m_ctx *m2m = ctx->fh.m2m_ctx;
+	struct vb2_v4l2_buffer *vbuf;
+	unsigned int q;
+	int ret;
+
+	for (q = VV_Q_SRC; q <= VV_Q_DST; q++) {
+		while (vv_can_send(ctx, q)) {
+			vbuf = q == VV_Q_SRC ? v4l2_m2m_src_buf_remove(m2m) :
+					       v4l2_m2m_dst_buf_remove(m2m);
+			if (!vbuf)
+				break;
+			ret = vv_send_buf(ctx, q, vbuf);
+			if (ret) {
+				dev_dbg(&ctx->dev->vdev->dev, "queue %u buffer %u: %d\n",
+					q, vbuf->vb2_buf.index, ret);
+				vv_done(vbuf, VB2_BUF_STATE_ERROR);
+			}
+		}
+	}
+}
+
+/*
+ * Take back every buffer of queue @q from the device: QUEUE_CLEAR, then wait
+ * for the replies. Buffers the device does not give back in time are taken
+ * from their slots and returned with an error. With @requeue, CAPTURE
+ * buffers go back to the ready list instead of to userspace.
+ */
+int vv_clear_queue(struct vv_ctx *ctx, unsigned int q, bool requeue)
+{
+	struct vv_dev *dev = ctx->dev;
+	struct vb2_v4l2_buffer *vbuf;
+	unsigned int i;
+	long left;
+	int ret = 0;
+
+	spin_lock_irq(&ctx->slock);
+	ctx->clearing[q] = true;
+	ctx->requeue_dst = requeue;
+	spin_unlock_irq(&ctx->slock);
+
+	if (ctx->stream_created) {
+		ret = vv_cmd_queue_clear(dev, ctx->stream_id, vv_qtype(q));
+		left = ret ? 0 : msecs_to_jiffies(dev->timeout_ms);
+		wait_event_timeout(ctx->slot_wq, !READ_ONCE(ctx->n_slots[q]), left);
+	}
+
+	for (i = 0; i < VB2_MAX_FRAME; i++) {
+		spin_lock_irq(&ctx->slock);
+		vbuf = ctx->slot_vb[q][i];
+		if (vbuf) {
+			ctx->slot_req[q][i] = NULL;
+			ctx->slot_vb[q][i] = NULL;
+			ctx->n_slots[q]--;
+		}
+		spin_unlock_irq(&ctx->slock);
+		if (!vbuf)
+			continue;
+		if (requeue)
+			v4l2_m2m_buf_queue(ctx->fh.m2m_ctx, vbuf);
+		else
+			vv_done(vbuf, VB2_BUF_STATE_ERROR);
+	}
+
+	spin_lock_irq(&ctx->slock);
+	ctx->clearing[q] = false;
+	ctx->requeue_dst = false;
+	spin_unlock_irq(&ctx->slock);
+	return ret;
+}
+
+/* Give back every buffer waiting on the ready list of queue @q. */
+void vv_return_all(struct vv_ctx *ctx, unsigned int q, enum vb2_buffer_state state)
+{
+	struct vb2_v4l2_buffer *vbuf;
+
+	for (;;) {
+		vbuf = q == VV_Q_SRC ? v4l2_m2m_src_buf_remove(ctx->fh.m2m_ctx) :
+				       v4l2_m2m_dst_buf_remove(ctx->fh.m2m_ctx);
+		if (!vbuf)
+			break;
+		vv_done(vbuf, state);
+	}
+}
