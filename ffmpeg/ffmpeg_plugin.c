@@ -6,9 +6,11 @@
  * copied once, into the guest's buffer, in the negotiated layout.
  */
 #include <libavcodec/avcodec.h>
+#include <libavutil/hwcontext.h>
 #include <libavutil/imgutils.h>
 #include <libswscale/swscale.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +28,7 @@ struct vv_decoder {
 	int64_t last_timestamp;	/* of the latest bitstream buffer */
 	uint8_t *gather;	/* a scattered buffer made contiguous */
 	size_t gather_size;
+	enum AVPixelFormat hw_format;	/* AV_PIX_FMT_NONE: software decode */
 	struct SwsContext *sws;
 };
 
@@ -40,16 +43,55 @@ static const struct {
 };
 
 static int thread_count;
+/* The hardware device every decoder shares, NULL for software decode. */
+static AVBufferRef *hw_device;
+static enum AVHWDeviceType hw_type = AV_HWDEVICE_TYPE_NONE;
+
+static bool open_hw_device(enum AVHWDeviceType type)
+{
+	if (av_hwdevice_ctx_create(&hw_device, type, NULL, NULL, 0) < 0)
+		return false;
+	hw_type = type;
+	return true;
+}
 
 static int ff_init(const struct vv_codec_options *options)
 {
 	thread_count = options->threads;
 	av_log_set_level(AV_LOG_ERROR);
+	if (!options->hwaccel || !strcmp(options->hwaccel, "none"))
+		return 0;
+	if (!strcmp(options->hwaccel, "auto")) {
+		/* Decoding APIs only, most capable first. */
+		static const enum AVHWDeviceType order[] = {
+			AV_HWDEVICE_TYPE_CUDA, AV_HWDEVICE_TYPE_VAAPI, AV_HWDEVICE_TYPE_QSV,
+			AV_HWDEVICE_TYPE_VDPAU,
+		};
+
+		for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && !hw_device; i++)
+			open_hw_device(order[i]);
+	} else {
+		enum AVHWDeviceType t = av_hwdevice_find_type_by_name(options->hwaccel);
+
+		if (t == AV_HWDEVICE_TYPE_NONE) {
+			fprintf(stderr, "vv-ffmpeg: unknown hwaccel '%s'\n", options->hwaccel);
+			return -1;
+		}
+		open_hw_device(t);
+	}
+	/* The daemon's log tells which path decodes. */
+	if (hw_device)
+		fprintf(stderr, "vv-ffmpeg: hardware decoding with %s\n",
+			av_hwdevice_get_type_name(hw_type));
+	else
+		fprintf(stderr, "vv-ffmpeg: no usable %s device: software decoding\n",
+			options->hwaccel);
 	return 0;
 }
 
 static void ff_fini(void)
 {
+	av_buffer_unref(&hw_device);
 }
 
 static void ff_get_caps(struct vv_codec_caps *caps)
@@ -98,6 +140,36 @@ static bool frames_push(struct vv_decoder *d, AVFrame *f)
 	return true;
 }
 
+static enum AVPixelFormat pick_format(AVCodecContext *ctx, const enum AVPixelFormat *formats)
+{
+	const struct vv_decoder *d = ctx->opaque;
+
+	for (const enum AVPixelFormat *f = formats; *f != AV_PIX_FMT_NONE; f++)
+		if (*f == d->hw_format)
+			return *f;
+	/* The hardware cannot do this stream (profile, size): software. */
+	return avcodec_default_get_format(ctx, formats);
+}
+
+/* Decodes on the shared hardware device when the codec supports it. */
+static void use_hw_device(struct vv_decoder *d, const AVCodec *codec)
+{
+	for (int i = 0;; i++) {
+		const AVCodecHWConfig *config = avcodec_get_hw_config(codec, i);
+
+		if (!config)
+			return;
+		if ((config->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX) &&
+		    config->device_type == hw_type) {
+			d->hw_format = config->pix_fmt;
+			break;
+		}
+	}
+	d->ctx->hw_device_ctx = av_buffer_ref(hw_device);
+	d->ctx->opaque = d;
+	d->ctx->get_format = pick_format;
+}
+
 static int open_codec(struct vv_decoder *d)
 {
 	const AVCodec *codec = avcodec_find_decoder(d->codec_id);
@@ -109,6 +181,9 @@ static int open_codec(struct vv_decoder *d)
 	if (!d->ctx || !d->parser)
 		return VV_CODEC_ERR_NOMEM;
 	d->ctx->thread_count = thread_count;
+	d->hw_format = AV_PIX_FMT_NONE;
+	if (hw_device)
+		use_hw_device(d, codec);
 	if (avcodec_open2(d->ctx, codec, NULL) < 0)
 		return VV_CODEC_ERR_UNSUPPORTED;
 	return VV_CODEC_OK;
@@ -332,7 +407,23 @@ static void ff_reset(struct vv_decoder *d)
 
 static bool supported_pixfmt(int format)
 {
-	return format == AV_PIX_FMT_YUV420P || format == AV_PIX_FMT_YUVJ420P;
+	return format == AV_PIX_FMT_YUV420P || format == AV_PIX_FMT_YUVJ420P ||
+	       format == AV_PIX_FMT_NV12;
+}
+
+/* A hardware frame comes back to memory; one copy, done by the driver. */
+static AVFrame *download(AVFrame *f)
+{
+	AVFrame *sw = av_frame_alloc();
+
+	if (!sw || av_hwframe_transfer_data(sw, f, 0) < 0) {
+		av_frame_free(&sw);
+		av_frame_free(&f);
+		return NULL;
+	}
+	av_frame_copy_props(sw, f);
+	av_frame_free(&f);
+	return sw;
 }
 
 static int ff_receive(struct vv_decoder *d, struct vv_picture *pic)
@@ -344,6 +435,11 @@ static int ff_receive(struct vv_decoder *d, struct vv_picture *pic)
 	f = d->frames[d->first];
 	d->first = (d->first + 1) % d->cap;
 	d->count--;
+	if (f->format == d->hw_format && d->hw_format != AV_PIX_FMT_NONE) {
+		f = download(f);
+		if (!f)
+			return VV_CODEC_ERR_NOMEM;
+	}
 	if (!supported_pixfmt(f->format) || f->width <= 0 || f->height <= 0) {
 		av_frame_free(&f);
 		return VV_CODEC_ERR_UNSUPPORTED;
@@ -386,6 +482,21 @@ static void interleave_uv(uint8_t *dst, uint32_t dst_stride, const AVFrame *f,
 	}
 }
 
+/* Splits an NV12 frame's chroma into the planes u and v (hardware output). */
+static void deinterleave_uv(uint8_t *u, uint32_t u_stride, uint8_t *v, uint32_t v_stride,
+			    const AVFrame *f, uint32_t cw, uint32_t ch)
+{
+	for (uint32_t y = 0; y < ch; y++) {
+		const uint8_t *uv = f->data[1] + (ptrdiff_t)y * f->linesize[1];
+		uint8_t *urow = u + (size_t)y * u_stride, *vrow = v + (size_t)y * v_stride;
+
+		for (uint32_t x = 0; x < cw; x++) {
+			urow[x] = uv[2 * x];
+			vrow[x] = uv[2 * x + 1];
+		}
+	}
+}
+
 static bool plane_fits(const struct vv_plane *p, uint32_t row_bytes, uint32_t rows)
 {
 	return p->stride >= row_bytes && (uint64_t)p->stride * rows <= p->size;
@@ -423,6 +534,11 @@ static int ff_write(struct vv_decoder *d, const struct vv_picture *pic, uint32_t
 		    !plane_fits(&planes[1], cw, ch) || !plane_fits(&planes[2], cw, ch))
 			return VV_CODEC_ERR_INVALID_DATA;
 		copy_plane(planes[0].data, planes[0].stride, f->data[0], f->linesize[0], w, h);
+		if (f->format == AV_PIX_FMT_NV12) {
+			deinterleave_uv(planes[u].data, planes[u].stride, planes[3 - u].data,
+					planes[3 - u].stride, f, cw, ch);
+			return VV_CODEC_OK;
+		}
 		copy_plane(planes[1].data, planes[1].stride, f->data[u], f->linesize[u], cw, ch);
 		copy_plane(planes[2].data, planes[2].stride, f->data[3 - u], f->linesize[3 - u],
 			   cw, ch);
@@ -433,7 +549,11 @@ static int ff_write(struct vv_decoder *d, const struct vv_picture *pic, uint32_t
 		    !plane_fits(&planes[1], 2 * cw, ch))
 			return VV_CODEC_ERR_INVALID_DATA;
 		copy_plane(planes[0].data, planes[0].stride, f->data[0], f->linesize[0], w, h);
-		interleave_uv(planes[1].data, planes[1].stride, f, cw, ch);
+		if (f->format == AV_PIX_FMT_NV12)
+			copy_plane(planes[1].data, planes[1].stride, f->data[1], f->linesize[1],
+				   2 * cw, ch);
+		else
+			interleave_uv(planes[1].data, planes[1].stride, f, cw, ch);
 		return VV_CODEC_OK;
 	case VIRTIO_VIDEO_FORMAT_BGRA8888:
 	case VIRTIO_VIDEO_FORMAT_ARGB8888:

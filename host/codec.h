@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#define VV_CODEC_ABI_VERSION 1
+#define VV_CODEC_ABI_VERSION 2
 #define VV_CODEC_MAX_FORMATS 16
 
 enum vv_codec_status {
@@ -37,6 +37,8 @@ struct vv_codec_caps {
 
 struct vv_codec_options {
 	int threads;		/* 0: the plugin decides */
+	/* Hardware decoder to use where it can ("auto", "cuda", "vaapi"...), or NULL */
+	const char *hwaccel;
 };
 
 /* A decoded picture; the plugin owns priv until release(). */
