@@ -20,7 +20,9 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "gpu_dev.h"
 #include "log.h"
+#include "object_table.h"
 #include "video_dev.h"
 
 static volatile sig_atomic_t terminate;
@@ -37,12 +39,13 @@ static void usage(FILE *f)
 		"Usage: vhost-user-video --socket-path PATH | --fd N [options]\n"
 		"  --socket-path PATH   listen for the front-end on this unix socket\n"
 		"  --fd N               serve the already connected socket N, then exit\n"
+		"  --gpu-socket-path PATH  also serve a virtio-gpu 2D device (for QEMU's\n"
+		"                       vhost-user-gpu-pci) on PATH, whose resource UUIDs\n"
+		"                       the video device accepts as virtio objects\n"
 		"  --backend NAME       codec plugin (default ffmpeg)\n"
 		"  --plugin-dir DIR     where plugins live (default: plugins/ next to\n"
 		"                       the executable, or $VV_PLUGIN_DIR)\n"
 		"  --threads N          decoder threads (default: the plugin decides)\n"
-		"  --hwaccel TYPE       hardware decoding where the host has it (auto, cuda,\n"
-		"                       vaapi, vdpau...); software where it fails\n"
 		"  --device decoder     device type (the encoder is not available yet)\n"
 		"  --print-capabilities print the backend's capabilities as JSON\n"
 		"  -v, --verbose        debug logging\n");
@@ -131,7 +134,15 @@ static int listen_on(const char *path)
 struct endpoint {
 	struct vu_dev *vu;
 	int listen_fd;
+	/* Optional: called after a connection of this device ended. */
+	void (*connection_end)(void *opaque);
+	void *opaque;
 };
+
+static void gpu_connection_end(void *gpu)
+{
+	vv_gpu_dev_connection_end(gpu);
+}
 
 #define MAX_ENDPOINTS 2
 
@@ -199,6 +210,8 @@ static void serve(struct endpoint *eps, unsigned int neps)
 			} else if (fds[i].fd == ep->vu->sock && !vu_dispatch(ep->vu)) {
 				log_info("%s: front-end disconnected", ep->vu->name);
 				vu_detach(ep->vu);
+				if (ep->connection_end)
+					ep->connection_end(ep->opaque);
 			}
 		}
 	}
@@ -209,10 +222,10 @@ int main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "socket-path", required_argument, NULL, 's' },
 		{ "fd", required_argument, NULL, 'f' },
+		{ "gpu-socket-path", required_argument, NULL, 'g' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "plugin-dir", required_argument, NULL, 'p' },
 		{ "threads", required_argument, NULL, 't' },
-		{ "hwaccel", required_argument, NULL, 'a' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "print-capabilities", no_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -220,6 +233,9 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	const char *socket_path = NULL, *backend = "ffmpeg", *plugin_dir = NULL;
+	const char *gpu_socket_path = NULL;
+	struct vv_object_table *objects = NULL;
+	struct vv_gpu_dev *gpu = NULL;
 	struct vv_codec_options codec_options = { 0 };
 	const struct vv_codec_ops *codec;
 	struct vv_video_dev *dev;
@@ -241,6 +257,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'g':
+			gpu_socket_path = optarg;
+			break;
 		case 'b':
 			backend = optarg;
 			break;
@@ -253,9 +272,6 @@ int main(int argc, char **argv)
 				fprintf(stderr, "vhost-user-video: bad --threads '%s'\n", optarg);
 				return 2;
 			}
-			break;
-		case 'a':
-			codec_options.hwaccel = optarg;
 			break;
 		case 'd':
 			if (strcmp(optarg, "decoder")) {
@@ -293,7 +309,14 @@ int main(int argc, char **argv)
 		log_error("backend %s failed to initialise", backend);
 		return 1;
 	}
-	dev = vv_video_dev_new(codec, NULL);
+	/* One UUID table: the GPU assigns, the video device resolves. */
+	if (gpu_socket_path) {
+		objects = vv_object_table_new();
+		gpu = objects ? vv_gpu_dev_new(objects) : NULL;
+		if (!gpu)
+			return 1;
+	}
+	dev = vv_video_dev_new(codec, objects);
 	if (!dev)
 		return 1;
 	sigaction(SIGTERM, &sa, NULL);
@@ -315,14 +338,39 @@ int main(int argc, char **argv)
 	};
 	unsigned int neps = 1;
 
+	if (gpu) {
+		eps[neps] = (struct endpoint){
+			.vu = vv_gpu_dev_vu(gpu),
+			.listen_fd = listen_on(gpu_socket_path),
+			.connection_end = gpu_connection_end,
+			.opaque = gpu,
+		};
+		if (eps[neps].listen_fd < 0)
+			return 1;
+		log_info("gpu device listening on %s", gpu_socket_path);
+		neps++;
+	}
+
 	if (conn_fd >= 0) {
 		vu_attach(eps[0].vu, conn_fd);
 		log_info("serving fd %d", conn_fd);
 	}
 	serve(eps, neps);
-	for (unsigned int e = 0; e < neps; e++)
+	for (unsigned int e = 0; e < neps; e++) {
+		bool connected = eps[e].vu->sock >= 0;
+
 		vu_detach(eps[e].vu);
+		if (connected && eps[e].connection_end)
+			eps[e].connection_end(eps[e].opaque);
+	}
+	/* The video device drops its object references before the table goes. */
 	vv_video_dev_free(dev);
+	vv_gpu_dev_free(gpu);
+	vv_object_table_free(objects);
+	if (gpu) {
+		close(eps[1].listen_fd);
+		unlink(gpu_socket_path);
+	}
 	codec->fini();
 	if (listen_fd >= 0) {
 		close(listen_fd);

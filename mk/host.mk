@@ -9,7 +9,7 @@ HOST_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
 HOST_LDFLAGS += -fsanitize=address,undefined
 endif
 
-DAEMON_SRCS := host/main.c host/vhost_user.c host/video_dev.c host/object_table.c host/log.c
+DAEMON_SRCS := host/main.c host/vhost_user.c host/video_dev.c host/gpu_dev.c host/object_table.c host/log.c
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 FFMPEG_PKGS := libavcodec libavutil libswscale
 FFMPEG_OBJS := $(BUILD)/obj/ffmpeg/ffmpeg_plugin.o
