@@ -46,6 +46,8 @@ static void usage(FILE *f)
 		"  --plugin-dir DIR     where plugins live (default: plugins/ next to\n"
 		"                       the executable, or $VV_PLUGIN_DIR)\n"
 		"  --threads N          decoder threads (default: the plugin decides)\n"
+		"  --hwaccel TYPE       hardware decoding where the host has it (auto, cuda,\n"
+		"                       vaapi, vdpau...); software where it fails\n"
 		"  --device decoder     device type (the encoder is not available yet)\n"
 		"  --print-capabilities print the backend's capabilities as JSON\n"
 		"  -v, --verbose        debug logging\n");
@@ -226,6 +228,7 @@ int main(int argc, char **argv)
 		{ "backend", required_argument, NULL, 'b' },
 		{ "plugin-dir", required_argument, NULL, 'p' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "hwaccel", required_argument, NULL, 'a' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "print-capabilities", no_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -272,6 +275,9 @@ int main(int argc, char **argv)
 				fprintf(stderr, "vhost-user-video: bad --threads '%s'\n", optarg);
 				return 2;
 			}
+			break;
+		case 'a':
+			codec_options.hwaccel = optarg;
 			break;
 		case 'd':
 			if (strcmp(optarg, "decoder")) {
