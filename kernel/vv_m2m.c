@@ -63,6 +63,8 @@ static int vv_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
 	if (q == VV_Q_DST)
 		*nbuffers = max_t(unsigned int, *nbuffers,
 				  v4l2_ctrl_g_ctrl(ctx->min_cap_ctrl));
+	else
+		*nbuffers = max_t(unsigned int, *nbuffers, VV_MIN_SRC_BUFS);
 	*nbuffers = min_t(unsigned int, *nbuffers, VB2_MAX_FRAME);
 	return 0;
 }
@@ -110,9 +112,8 @@ static void vv_buf_queue(struct vb2_buffer *vb)
 		spin_unlock_irqrestore(&ctx->slock, flags);
 		if (last) {
 			vbuf->flags |= V4L2_BUF_FLAG_LAST;
-			vbuf->field = V4L2_FIELD_NONE;
 			vb2_set_plane_payload(vb, 0, 0);
-			vb2_buffer_done(vb, VB2_BUF_STATE_DONE);
+			vv_done(ctx, vbuf, VB2_BUF_STATE_DONE);
 			return;
 		}
 	}
@@ -126,6 +127,7 @@ static int vv_start_streaming(struct vb2_queue *vq, unsigned int count)
 	unsigned int q = vv_vq_index(vq);
 	int ret;
 
+	ctx->sequence[q] = 0;
 	ret = vv_dec_start(ctx, q);
 	if (ret) {
 		vv_return_all(ctx, q, VB2_BUF_STATE_QUEUED);
@@ -345,8 +347,14 @@ static int vv_buf_resource(struct vv_ctx *ctx, unsigned int q, struct vb2_buffer
 
 /* ---- buffer traffic ---- */
 
-static void vv_done(struct vb2_v4l2_buffer *vbuf, enum vb2_buffer_state state)
+void vv_done(struct vv_ctx *ctx, struct vb2_v4l2_buffer *vbuf, enum vb2_buffer_state state)
 {
+	unsigned int q = V4L2_TYPE_IS_OUTPUT(vbuf->vb2_buf.type) ? VV_Q_SRC : VV_Q_DST;
+	unsigned long flags;
+
+	spin_lock_irqsave(&ctx->slock, flags);
+	vbuf->sequence = ctx->sequence[q]++;
+	spin_unlock_irqrestore(&ctx->slock, flags);
 	vbuf->field = V4L2_FIELD_NONE;
 	if (state == VB2_BUF_STATE_ERROR)
 		vb2_set_plane_payload(&vbuf->vb2_buf, 0, 0);
@@ -358,6 +366,35 @@ static void vv_queue_eos_event(struct vv_ctx *ctx)
 	static const struct v4l2_event ev = { .type = V4L2_EVENT_EOS };
 
 	v4l2_event_queue_fh(&ctx->fh, &ev);
+}
+
+#define VV_META_FLAGS (V4L2_BUF_FLAG_TIMECODE | V4L2_BUF_FLAG_TSTAMP_SRC_MASK)
+
+/* Remember a bitstream buffer's metadata (ctx->slock held). */
+static void vv_meta_store(struct vv_ctx *ctx, struct vb2_v4l2_buffer *vbuf)
+{
+	struct vv_meta *m = &ctx->meta[ctx->meta_next++ % VV_NUM_META];
+
+	m->timestamp = vbuf->vb2_buf.timestamp;
+	m->flags = vbuf->flags & VV_META_FLAGS;
+	m->timecode = vbuf->timecode;
+}
+
+/* Give a frame the metadata of its bitstream buffer (ctx->slock held). */
+static void vv_meta_apply(struct vv_ctx *ctx, struct vb2_v4l2_buffer *vbuf)
+{
+	unsigned int i, n = min_t(unsigned int, ctx->meta_next, VV_NUM_META);
+	struct vv_meta *m;
+
+	vbuf->flags &= ~VV_META_FLAGS;
+	for (i = 1; i <= n; i++) {
+		m = &ctx->meta[(ctx->meta_next - i) % VV_NUM_META];
+		if (m->timestamp == vbuf->vb2_buf.timestamp) {
+			vbuf->flags |= m->flags;
+			vbuf->timecode = m->timecode;
+			return;
+		}
+	}
 }
 
 static void vv_resource_queue_cb(struct vv_dev *dev, struct vv_req *req)
@@ -394,10 +431,14 @@ static void vv_resource_queue_cb(struct vv_dev *dev, struct vv_req *req)
 	} else if (q == VV_Q_DST) {
 		if (size > vb2_plane_size(&vbuf->vb2_buf, 0)) {
 			state = VB2_BUF_STATE_ERROR;
-		} else if (rflags & VIRTIO_VIDEO_BUFFER_FLAG_EOS) {
-			eos = true;
-			ctx->draining = false;
-			ctx->stopped = true;
+		} else {
+			vbuf->vb2_buf.timestamp = le64_to_cpu(resp->timestamp);
+			vv_meta_apply(ctx, vbuf);
+			if (rflags & VIRTIO_VIDEO_BUFFER_FLAG_EOS) {
+				eos = true;
+				ctx->draining = false;
+				ctx->stopped = true;
+			}
 		}
 	}
 	spin_unlock_irqrestore(&ctx->slock, flags);
@@ -408,14 +449,14 @@ static void vv_resource_queue_cb(struct vv_dev *dev, struct vv_req *req)
 		goto out;
 	}
 	if (q == VV_Q_DST && state == VB2_BUF_STATE_DONE) {
-		vbuf->vb2_buf.timestamp = le64_to_cpu(resp->timestamp);
 		vb2_set_plane_payload(&vbuf->vb2_buf, 0, size);
 		if (eos)
 			vbuf->flags |= V4L2_BUF_FLAG_LAST;
 	}
-	vv_done(vbuf, state);
+	/* The event first: a client that sees LAST may look for it at once. */
 	if (eos)
 		vv_queue_eos_event(ctx);
+	vv_done(ctx, vbuf, state);
 out:
 	vv_ctx_put(ctx);
 }
@@ -450,6 +491,8 @@ static int vv_send_buf(struct vv_ctx *ctx, unsigned int q, struct vb2_v4l2_buffe
 	ctx->slot_req[q][idx] = req;
 	ctx->slot_vb[q][idx] = vbuf;
 	ctx->n_slots[q]++;
+	if (q == VV_Q_SRC)
+		vv_meta_store(ctx, vbuf);
 	spin_unlock_irqrestore(&ctx->slock, flags);
 
 	ret = vv_req_send(ctx->dev, req);
@@ -499,7 +542,7 @@ void vv_pump(struct vv_ctx *ctx)
 			if (ret) {
 				dev_dbg(&ctx->dev->vdev->dev, "queue %u buffer %u: %d\n",
 					q, vbuf->vb2_buf.index, ret);
-				vv_done(vbuf, VB2_BUF_STATE_ERROR);
+				vv_done(ctx, vbuf, VB2_BUF_STATE_ERROR);
 			}
 		}
 	}
@@ -544,7 +587,7 @@ int vv_clear_queue(struct vv_ctx *ctx, unsigned int q, bool requeue)
 		if (requeue)
 			v4l2_m2m_buf_queue(ctx->fh.m2m_ctx, vbuf);
 		else
-			vv_done(vbuf, VB2_BUF_STATE_ERROR);
+			vv_done(ctx, vbuf, VB2_BUF_STATE_ERROR);
 	}
 
 	spin_lock_irq(&ctx->slock);
@@ -564,6 +607,6 @@ void vv_return_all(struct vv_ctx *ctx, unsigned int q, enum vb2_buffer_state sta
 				       v4l2_m2m_dst_buf_remove(ctx->fh.m2m_ctx);
 		if (!vbuf)
 			break;
-		vv_done(vbuf, state);
+		vv_done(ctx, vbuf, state);
 	}
 }
