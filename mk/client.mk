@@ -29,8 +29,12 @@ $(BUILD)/vv-hostile: $(CLIENT_OBJ_DIR)/vv-hostile.o $(CLIENT_LIB_OBJS)
 $(BUILD)/vu-front-selftest: $(CLIENT_OBJ_DIR)/vu-front-selftest.o $(CLIENT_LIB_OBJS)
 	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^ -lpthread
 
+# GPU + video client: virtio-gpu resources as zero-copy decoder output.
+$(BUILD)/vv-gpu-client: $(CLIENT_OBJ_DIR)/vv-gpu-client.o $(CLIENT_LIB_OBJS)
+	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^
+
 .PHONY: client-all
-client-all: $(BUILD)/vv-client $(BUILD)/vv-hostile $(BUILD)/vu-front-selftest
+client-all: $(BUILD)/vv-client $(BUILD)/vv-hostile $(BUILD)/vu-front-selftest $(BUILD)/vv-gpu-client
 
 ALL_TARGETS += client-all
 

@@ -1,0 +1,964 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-3-Clause)
+/*
+ * vv-gpu-client: drives the daemon's virtio-gpu device and its video device
+ * from one process, as a guest with both devices would: one guest memory
+ * shared by the two vhost-user connections, GPU resources exported by UUID
+ * and used as the video device's OUTPUT buffers.
+ *
+ *   vv-gpu-client --video-socket V --gpu-socket G check
+ *       GPU commands, UUID rules (v4, unique, stable, forgotten on unref),
+ *       hostile GPU requests, unknown and freed UUIDs at the video device.
+ *   vv-gpu-client --video-socket V --gpu-socket G decode --codec h264|hevc
+ *       --input FILE --output OUT [--format nv12|bgra] [--hostile]
+ *       Decodes FILE with every OUTPUT buffer a GPU resource (zero copy) and
+ *       writes the frames read back from the resources' backing memory: I420
+ *       for nv12, packed BGRA (visible pixels) for bgra. --hostile also queues
+ *       a too-small resource and one whose GPU resource was freed; both must
+ *       come back with the ERR flag. The input is fed in 64 KiB chunks, which
+ *       the device's parser splits: Annex-B byte streams only (not IVF).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/virtio_gpu.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vv_dev.h"
+
+#define GPU_QSIZE 64
+#define MEM_SIZE (192ull << 20)
+#define CHUNK_SIZE (64u * 1024)
+#define IN_BUFS 4
+#define OUT_BUFS 8
+#define GPU_ID_BASE 1000
+
+static struct vv_dev video;
+static struct vu_front gpu;
+static int timeout_ms = 10000;
+static int failures;
+
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "vv-gpu-client: error: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/* A failed expectation: reported, counted, and the run goes on. */
+static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(ok ? stdout : stderr, "%s: ", ok ? "ok" : "FAIL");
+	va_start(ap, fmt);
+	vfprintf(ok ? stdout : stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', ok ? stdout : stderr);
+	failures += !ok;
+}
+
+/* ---- the GPU front-end ---- */
+
+/*
+ * Connects to the GPU device with the video connection's guest memory, so
+ * that both devices see the same pages at the same guest addresses.
+ */
+static void gpu_open(const char *path)
+{
+	uint64_t want = (1ull << VIRTIO_GPU_F_EDID) | (1ull << VIRTIO_GPU_F_RESOURCE_UUID);
+
+	memset(&gpu, 0, sizeof(gpu));
+	if (vu_connect(&gpu, path, timeout_ms) || vu_negotiate(&gpu, want))
+		die("gpu: %s", gpu.err);
+	if ((gpu.features & want) != want)
+		die("gpu: device lacks EDID or RESOURCE_UUID (features 0x%llx)",
+		    (unsigned long long)gpu.dev_features);
+	gpu.nreg = video.f.nreg;
+	memcpy(gpu.reg, video.f.reg, sizeof(gpu.reg));
+	if (vu_set_mem_table(&gpu) || vu_vq_setup(&gpu, 0, GPU_QSIZE) ||
+	    vu_vq_setup(&gpu, 1, GPU_QSIZE))
+		die("gpu: %s", gpu.err);
+}
+
+static void gpu_close(void)
+{
+	/* The memory belongs to the video connection. */
+	gpu.nreg = 0;
+	vu_close(&gpu);
+}
+
+/*
+ * Sends one command on queue q and waits for its answer; returns the used
+ * length and copies the response into resp.
+ */
+static uint32_t gpu_submit(unsigned int q, const void *cmd, uint32_t len, void *resp,
+			   uint32_t resp_len)
+{
+	uint64_t cmd_gpa = vu_alloc(&video.f, len), resp_gpa = vu_alloc(&video.f, resp_len);
+	struct vu_sg sg[2] = { { cmd_gpa, len, false }, { resp_gpa, resp_len, true } };
+	void *token;
+	uint32_t used = 0;
+	int r;
+
+	if (!cmd_gpa || !resp_gpa)
+		die("out of guest memory");
+	vu_write(&video.f, cmd_gpa, cmd, len);
+	memset(vu_va(&video.f, resp_gpa, resp_len), 0xcc, resp_len);
+	if (vu_vq_add(&gpu, &gpu.vq[q], sg, 2, false, (void *)1))
+		die("gpu: %s", gpu.err);
+	vu_vq_kick(&gpu, &gpu.vq[q]);
+	while ((r = vu_vq_get(&gpu, &gpu.vq[q], &token, &used)) == 0)
+		if (vu_wait(&gpu, timeout_ms) <= 0)
+			die("gpu: no answer to command 0x%x", ((const struct virtio_gpu_ctrl_hdr *)cmd)->type);
+	if (r < 0)
+		die("gpu: %s", gpu.err);
+	if (used > resp_len)
+		die("gpu: device used %u bytes of a %u-byte response", used, resp_len);
+	vu_read(&video.f, resp_gpa, resp, resp_len);
+	vu_free(&video.f, cmd_gpa, len);
+	vu_free(&video.f, resp_gpa, resp_len);
+	return used;
+}
+
+/* A control command answered with a bare header: returns the response type. */
+static uint32_t gpu_cmd(const void *cmd, uint32_t len)
+{
+	struct virtio_gpu_ctrl_hdr resp;
+
+	if (gpu_submit(0, cmd, len, &resp, sizeof(resp)) < sizeof(resp))
+		return 0;
+	return resp.type;
+}
+
+static uint32_t gpu_create(uint32_t id, uint32_t format, uint32_t w, uint32_t h)
+{
+	struct virtio_gpu_resource_create_2d c = {
+		.hdr.type = VIRTIO_GPU_CMD_RESOURCE_CREATE_2D,
+		.resource_id = id, .format = format, .width = w, .height = h,
+	};
+
+	return gpu_cmd(&c, sizeof(c));
+}
+
+static uint32_t gpu_attach(uint32_t id, const struct virtio_gpu_mem_entry *e, uint32_t n)
+{
+	struct {
+		struct virtio_gpu_resource_attach_backing a;
+		struct virtio_gpu_mem_entry e[4];
+	} c = { .a = { .hdr.type = VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, .resource_id = id,
+		       .nr_entries = n } };
+
+	memcpy(c.e, e, n * sizeof(*e));
+	return gpu_cmd(&c, sizeof(c.a) + n * sizeof(*e));
+}
+
+static uint32_t gpu_simple(uint32_t type, uint32_t id)
+{
+	struct virtio_gpu_resource_unref c = { .hdr.type = type, .resource_id = id };
+
+	return gpu_cmd(&c, sizeof(c));
+}
+
+/* Returns the response type; the UUID in uuid when OK. */
+static uint32_t gpu_assign_uuid(uint32_t id, uint8_t uuid[16])
+{
+	struct virtio_gpu_resource_assign_uuid c = {
+		.hdr.type = VIRTIO_GPU_CMD_RESOURCE_ASSIGN_UUID, .resource_id = id,
+	};
+	struct virtio_gpu_resp_resource_uuid r;
+
+	if (gpu_submit(0, &c, sizeof(c), &r, sizeof(r)) < sizeof(r.hdr))
+		return 0;
+	memcpy(uuid, r.uuid, 16);
+	return r.hdr.type;
+}
+
+/* A GPU resource backed by one run of guest pages, exported by UUID. */
+struct gpu_buf {
+	uint32_t id, width, height;
+	uint64_t gpa, size;
+	uint8_t uuid[16];
+};
+
+static void gpu_buf_new(struct gpu_buf *b, uint32_t id, uint32_t width, uint32_t height)
+{
+	struct virtio_gpu_mem_entry e;
+	uint32_t t;
+
+	b->id = id;
+	b->width = width;
+	b->height = height;
+	b->size = (uint64_t)width * height * 4;
+	b->gpa = vu_alloc(&video.f, b->size);
+	if (!b->gpa)
+		die("out of guest memory for a %ux%u resource", width, height);
+	memset(vu_va(&video.f, b->gpa, b->size), 0, b->size);
+	e = (struct virtio_gpu_mem_entry){ .addr = b->gpa, .length = (uint32_t)b->size };
+	if ((t = gpu_create(id, VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM, width, height)) !=
+		    VIRTIO_GPU_RESP_OK_NODATA ||
+	    (t = gpu_attach(id, &e, 1)) != VIRTIO_GPU_RESP_OK_NODATA ||
+	    (t = gpu_assign_uuid(id, b->uuid)) != VIRTIO_GPU_RESP_OK_RESOURCE_UUID)
+		die("gpu: resource %u %ux%u: answered 0x%x", id, width, height, t);
+}
+
+/* Unrefs the GPU resource; the pages stay allocated (the guest's memory). */
+static void gpu_buf_unref(struct gpu_buf *b)
+{
+	uint32_t t = gpu_simple(VIRTIO_GPU_CMD_RESOURCE_UNREF, b->id);
+
+	if (t != VIRTIO_GPU_RESP_OK_NODATA)
+		die("gpu: unref of %u answered 0x%x", b->id, t);
+}
+
+static void gpu_buf_free(struct gpu_buf *b)
+{
+	vu_free(&video.f, b->gpa, b->size);
+	memset(b, 0, sizeof(*b));
+}
+
+static bool uuid_is_v4(const uint8_t u[16])
+{
+	return (u[6] & 0xf0) == 0x40 && (u[8] & 0xc0) == 0x80;
+}
+
+/* ---- video commands ---- */
+
+static uint32_t video_cmd(const void *cmd, uint32_t len, void *resp, uint32_t cap)
+{
+	struct virtio_video_cmd_hdr hdr;
+	int t = vv_sync(&video, cmd, len, resp ? resp : &hdr, resp ? cap : sizeof(hdr), NULL);
+
+	if (t < 0)
+		die("video: command 0x%x failed at the transport level",
+		    ((const struct virtio_video_cmd_hdr *)cmd)->type);
+	return (uint32_t)t;
+}
+
+static void video_expect(const void *cmd, uint32_t len, uint32_t want)
+{
+	uint32_t t = video_cmd(cmd, len, NULL, 0);
+
+	if (t != want)
+		die("video: command 0x%x answered %s (0x%x), expected 0x%x",
+		    ((const struct virtio_video_cmd_hdr *)cmd)->type, vv_resp_name(t), t, want);
+}
+
+static void stream_create(uint32_t stream, uint32_t coded_format)
+{
+	struct virtio_video_stream_create c = {
+		.hdr = { VIRTIO_VIDEO_CMD_STREAM_CREATE, stream },
+		.in_mem_type = VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES,
+		.out_mem_type = VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT,
+		.coded_format = coded_format,
+	};
+
+	snprintf((char *)c.tag, sizeof(c.tag), "vv-gpu-client");
+	video_expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_OK_NODATA);
+}
+
+static void get_params(uint32_t stream, uint32_t queue, struct virtio_video_params *p)
+{
+	struct virtio_video_get_params c = { .hdr = { VIRTIO_VIDEO_CMD_GET_PARAMS, stream },
+					     .queue_type = queue };
+	struct virtio_video_get_params_resp r;
+	uint32_t t = video_cmd(&c, sizeof(c), &r, sizeof(r));
+
+	if (t != VIRTIO_VIDEO_RESP_OK_GET_PARAMS)
+		die("video: GET_PARAMS answered 0x%x", t);
+	*p = r.params;
+}
+
+static void set_params(uint32_t stream, const struct virtio_video_params *p)
+{
+	struct virtio_video_set_params c = { .hdr = { VIRTIO_VIDEO_CMD_SET_PARAMS, stream },
+					     .params = *p };
+
+	video_expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_OK_NODATA);
+}
+
+/* RESOURCE_CREATE(OUTPUT) of one single-buffer resource named by a UUID. */
+static uint32_t create_object_resource(uint32_t stream, uint32_t id, const uint8_t uuid[16],
+				       const struct virtio_video_params *p)
+{
+	struct {
+		struct virtio_video_resource_create c;
+		struct virtio_video_object_entry e;
+	} c = { .c = {
+		.hdr = { VIRTIO_VIDEO_CMD_RESOURCE_CREATE, stream },
+		.queue_type = VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+		.resource_id = id,
+		.planes_layout = VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER,
+		.num_planes = p->num_planes,
+	} };
+	uint32_t offset = 0;
+
+	for (uint32_t i = 0; i < p->num_planes && i < VIRTIO_VIDEO_MAX_PLANES; i++) {
+		c.c.plane_offsets[i] = offset;
+		offset += p->plane_formats[i].plane_size;
+	}
+	c.c.num_entries[0] = 1;
+	memcpy(c.e.uuid, uuid, 16);
+	return video_cmd(&c, sizeof(c), NULL, 0);
+}
+
+/* ---- check: GPU device rules ---- */
+
+static void check_display(void)
+{
+	struct virtio_gpu_ctrl_hdr c = { .type = VIRTIO_GPU_CMD_GET_DISPLAY_INFO };
+	struct virtio_gpu_cmd_get_edid e = { .hdr.type = VIRTIO_GPU_CMD_GET_EDID };
+	struct virtio_gpu_resp_display_info info;
+	struct virtio_gpu_resp_edid edid;
+	uint8_t sum = 0;
+
+	gpu_submit(0, &c, sizeof(c), &info, sizeof(info));
+	check(info.hdr.type == VIRTIO_GPU_RESP_OK_DISPLAY_INFO && info.pmodes[0].enabled &&
+	      info.pmodes[0].r.width && info.pmodes[0].r.height && !info.pmodes[1].enabled,
+	      "GET_DISPLAY_INFO: scanout 0 %ux%u enabled", info.pmodes[0].r.width,
+	      info.pmodes[0].r.height);
+	gpu_submit(0, &e, sizeof(e), &edid, sizeof(edid));
+	for (int i = 0; i < 128; i++)
+		sum = (uint8_t)(sum + edid.edid[i]);
+	check(edid.hdr.type == VIRTIO_GPU_RESP_OK_EDID && edid.size == 128 && !sum &&
+	      !memcmp(edid.edid, "\0\xff\xff\xff\xff\xff\xff\0", 8),
+	      "GET_EDID: 128-byte block, header and checksum valid");
+	e.scanout = 1;
+	gpu_submit(0, &e, sizeof(e), &edid, sizeof(edid));
+	check(edid.hdr.type == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "GET_EDID of scanout 1 refused");
+}
+
+static void check_fence(void)
+{
+	struct virtio_gpu_resource_unref c = {
+		.hdr = { .type = VIRTIO_GPU_CMD_RESOURCE_UNREF, .flags = VIRTIO_GPU_FLAG_FENCE,
+			 .fence_id = 0x123456789abcull, .ctx_id = 7 },
+		.resource_id = 999999,
+	};
+	struct virtio_gpu_ctrl_hdr r;
+
+	gpu_submit(0, &c, sizeof(c), &r, sizeof(r));
+	check(r.type == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID && (r.flags & VIRTIO_GPU_FLAG_FENCE) &&
+	      r.fence_id == c.hdr.fence_id && r.ctx_id == 7,
+	      "fenced command: fence id and context echoed (type 0x%x)", r.type);
+}
+
+static void check_resources(void)
+{
+	uint64_t gpa = vu_alloc(&video.f, 64 * 64 * 4);
+	struct virtio_gpu_mem_entry good = { .addr = gpa, .length = 64 * 64 * 4 };
+	struct virtio_gpu_mem_entry outside = { .addr = 0x7000000000ull, .length = 4096 };
+	struct virtio_gpu_mem_entry wrap = { .addr = ~0ull - 100, .length = 4096 };
+	struct virtio_gpu_mem_entry empty = { .addr = gpa, .length = 0 };
+	struct virtio_gpu_transfer_to_host_2d t = {
+		.hdr.type = VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, .resource_id = 1,
+		.r = { 0, 0, 64, 64 },
+	};
+	struct virtio_gpu_set_scanout so = {
+		.hdr.type = VIRTIO_GPU_CMD_SET_SCANOUT, .r = { 0, 0, 64, 64 }, .resource_id = 1,
+	};
+	struct virtio_gpu_resource_flush fl = {
+		.hdr.type = VIRTIO_GPU_CMD_RESOURCE_FLUSH, .r = { 0, 0, 64, 64 }, .resource_id = 1,
+	};
+	struct virtio_gpu_ctrl_hdr bogus = { .type = 0x1ff };
+
+	check(gpu_create(1, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "RESOURCE_CREATE_2D 64x64");
+	check(gpu_create(1, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) ==
+	      VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "RESOURCE_CREATE_2D of an existing id refused");
+	check(gpu_create(0, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) ==
+	      VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "resource id 0 refused");
+	check(gpu_create(2, 999, 64, 64) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	      "unknown format refused");
+	check(gpu_create(2, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 0, 64) ==
+	      VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "zero width refused");
+	check(gpu_create(2, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 100000, 100000) ==
+	      VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "100000x100000 refused");
+	check(gpu_create(2, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 16384, 16384) ==
+	      VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "16384x16384 (1 GiB host image) refused as OOM");
+	/* Transfers need a backing. */
+	check(gpu_cmd(&t, sizeof(t)) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	      "TRANSFER_TO_HOST_2D without backing refused");
+	check(gpu_attach(1, &outside, 1) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	      "backing entry outside guest memory refused");
+	check(gpu_attach(1, &wrap, 1) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	      "backing entry wrapping the address space refused");
+	check(gpu_attach(1, &empty, 1) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	      "empty backing entry refused");
+	check(gpu_attach(1, &good, 0) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	      "zero backing entries refused");
+	{
+		struct virtio_gpu_resource_attach_backing lying = {
+			.hdr.type = VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, .resource_id = 1,
+			.nr_entries = 1000,
+		};
+
+		check(gpu_cmd(&lying, sizeof(lying)) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+		      "nr_entries larger than the command refused");
+	}
+	check(gpu_attach(77, &good, 1) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID,
+	      "backing for an unknown resource refused");
+	check(gpu_attach(1, &good, 1) == VIRTIO_GPU_RESP_OK_NODATA, "ATTACH_BACKING");
+	check(gpu_cmd(&t, sizeof(t)) == VIRTIO_GPU_RESP_OK_NODATA, "TRANSFER_TO_HOST_2D whole");
+	t.r = (struct virtio_gpu_rect){ 60, 60, 8, 8 };
+	check(gpu_cmd(&t, sizeof(t)) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	      "transfer rect past the resource refused");
+	t.r = (struct virtio_gpu_rect){ 0xfffffff0u, 0, 0x20, 1 };
+	check(gpu_cmd(&t, sizeof(t)) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	      "transfer rect with wrapping x refused");
+	t.r = (struct virtio_gpu_rect){ 0, 0, 64, 64 };
+	t.offset = 4;
+	check(gpu_cmd(&t, sizeof(t)) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	      "transfer offset reading past the backing refused");
+	t.offset = ~0ull;
+	check(gpu_cmd(&t, sizeof(t)) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	      "transfer offset 2^64-1 refused");
+	t.r = (struct virtio_gpu_rect){ 8, 8, 16, 16 };
+	t.offset = 8 * 256 + 8 * 4;
+	check(gpu_cmd(&t, sizeof(t)) == VIRTIO_GPU_RESP_OK_NODATA, "partial transfer");
+	so.scanout_id = 1;
+	check(gpu_cmd(&so, sizeof(so)) == VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID,
+	      "SET_SCANOUT of scanout 1 refused");
+	so.scanout_id = 0;
+	so.r.width = 65;
+	check(gpu_cmd(&so, sizeof(so)) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	      "scanout rect past the resource refused");
+	so.r.width = 64;
+	so.resource_id = 55;
+	check(gpu_cmd(&so, sizeof(so)) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID,
+	      "scanout of an unknown resource refused");
+	so.resource_id = 1;
+	check(gpu_cmd(&so, sizeof(so)) == VIRTIO_GPU_RESP_OK_NODATA, "SET_SCANOUT");
+	check(gpu_cmd(&fl, sizeof(fl)) == VIRTIO_GPU_RESP_OK_NODATA, "RESOURCE_FLUSH");
+	fl.r.height = 65;
+	check(gpu_cmd(&fl, sizeof(fl)) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	      "flush rect past the resource refused");
+	check(gpu_cmd(&bogus, sizeof(bogus)) == VIRTIO_GPU_RESP_ERR_UNSPEC,
+	      "unknown command answered ERR_UNSPEC");
+	check(gpu_cmd(&bogus, 8) == 0, "command shorter than a header dropped");
+	{
+		struct virtio_gpu_update_cursor cur = {
+			.hdr.type = VIRTIO_GPU_CMD_UPDATE_CURSOR, .resource_id = 1,
+		};
+		struct virtio_gpu_ctrl_hdr r;
+
+		gpu_submit(1, &cur, sizeof(cur), &r, sizeof(r));
+		cur.hdr.type = VIRTIO_GPU_CMD_MOVE_CURSOR;
+		cur.pos.x = 10;
+		gpu_submit(1, &cur, sizeof(cur), &r, sizeof(r));
+		check(true, "cursor queue: UPDATE_CURSOR and MOVE_CURSOR answered");
+	}
+	check(gpu_simple(VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING, 1) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "DETACH_BACKING");
+	t.offset = 0;
+	t.r = (struct virtio_gpu_rect){ 0, 0, 64, 64 };
+	check(gpu_cmd(&t, sizeof(t)) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	      "transfer after DETACH_BACKING refused");
+	check(gpu_simple(VIRTIO_GPU_CMD_RESOURCE_UNREF, 1) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "RESOURCE_UNREF (while on the scanout)");
+	check(gpu_simple(VIRTIO_GPU_CMD_RESOURCE_UNREF, 1) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID,
+	      "second RESOURCE_UNREF refused");
+	vu_free(&video.f, gpa, 64 * 64 * 4);
+}
+
+static void check_uuids(void)
+{
+	enum { N = 16 };
+	struct gpu_buf bufs[N];
+	struct virtio_video_params p = { .num_planes = 1, .plane_formats = { { 4096, 64 } } };
+	uint8_t again[16], freed[16], never[16] = { 0x12, 0x34, 0x56, 0x78, 0, 0, 0x40, 0, 0x80 };
+	bool v4 = true, unique = true;
+
+	for (int i = 0; i < N; i++) {
+		gpu_buf_new(&bufs[i], 100 + i, 32, 32);
+		v4 &= uuid_is_v4(bufs[i].uuid);
+		for (int k = 0; k < i; k++)
+			unique &= memcmp(bufs[i].uuid, bufs[k].uuid, 16) != 0;
+	}
+	check(v4, "%d UUIDs are RFC 4122 version 4", N);
+	check(unique, "%d UUIDs are unique", N);
+	check(gpu_assign_uuid(100, again) == VIRTIO_GPU_RESP_OK_RESOURCE_UUID &&
+	      !memcmp(again, bufs[0].uuid, 16), "ASSIGN_UUID again gives the same UUID");
+	check(gpu_assign_uuid(4242, again) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID,
+	      "ASSIGN_UUID of an unknown resource refused");
+
+	/* The video device resolves live UUIDs only. */
+	stream_create(1, VIRTIO_VIDEO_FORMAT_H264);
+	check(create_object_resource(1, 1, bufs[1].uuid, &p) == VIRTIO_VIDEO_RESP_OK_NODATA,
+	      "video RESOURCE_CREATE with a live UUID");
+	check(create_object_resource(1, 2, never, &p) == VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+	      "video RESOURCE_CREATE with a UUID never assigned: ERR_INVALID_PARAMETER");
+	gpu_buf_unref(&bufs[2]);
+	check(create_object_resource(1, 3, bufs[2].uuid, &p) == VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+	      "video RESOURCE_CREATE with a freed UUID: ERR_INVALID_PARAMETER");
+	check(gpu_assign_uuid(bufs[2].id, again) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID,
+	      "ASSIGN_UUID of the freed resource refused");
+	/* The same resource id created again is a new resource with a new UUID. */
+	memcpy(freed, bufs[2].uuid, 16);
+	gpu_buf_free(&bufs[2]);
+	gpu_buf_new(&bufs[2], 102, 32, 32);
+	check(memcmp(freed, bufs[2].uuid, 16) != 0, "a re-created resource gets a new UUID");
+	check(create_object_resource(1, 3, freed, &p) == VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+	      "the old UUID still fails after the id was reused");
+	{
+		struct virtio_video_cmd_hdr d = { VIRTIO_VIDEO_CMD_STREAM_DESTROY, 1 };
+
+		video_expect(&d, sizeof(d), VIRTIO_VIDEO_RESP_OK_NODATA);
+	}
+	for (int i = 0; i < N; i++) {
+		gpu_buf_unref(&bufs[i]);
+		gpu_buf_free(&bufs[i]);
+	}
+}
+
+/* ---- decode: OUTPUT buffers are GPU resources ---- */
+
+struct out_buf {
+	struct gpu_buf g;
+	uint32_t video_id;
+	struct vv_req *req;
+	bool queued, expect_err;
+	bool gpu_unrefd;	/* the hostile case: its GPU resource is gone */
+};
+
+struct decode {
+	uint32_t stream, format;
+	FILE *input, *output;
+	bool input_done, drain_sent, drained, eos, res_change, hostile, destroying;
+	uint32_t next_gpu_id;
+	struct virtio_video_params out;
+	struct out_buf bufs[OUT_BUFS + 2];
+	int nbufs;
+	uint64_t in_gpa[IN_BUFS];
+	struct vv_req *in_req[IN_BUFS];
+	bool in_queued[IN_BUFS];
+	uint64_t chunks, frames, errs_seen, errs_expected;
+	uint8_t *frame;
+};
+
+static struct decode d;
+
+static void on_event(struct vv_dev *dev, const struct virtio_video_event *ev)
+{
+	(void)dev;
+	if (ev->event_type == VIRTIO_VIDEO_EVENT_ERROR)
+		die("video: ERROR event for stream %u", ev->stream_id);
+	if (ev->event_type == VIRTIO_VIDEO_EVENT_DECODER_RESOLUTION_CHANGED)
+		d.res_change = true;
+}
+
+/* Frames as the reference decode writes them: I420, or BGRA rows. */
+static void write_frame(const struct out_buf *b)
+{
+	const struct virtio_video_params *p = &d.out;
+	uint32_t w = p->crop.width ? p->crop.width : p->frame_width;
+	uint32_t h = p->crop.height ? p->crop.height : p->frame_height;
+	const uint8_t *base = vu_va(&video.f, b->g.gpa, b->g.size);
+	uint32_t s0 = p->plane_formats[0].stride;
+	size_t n = 0;
+
+	if (p->format == VIRTIO_VIDEO_FORMAT_BGRA8888) {
+		for (uint32_t y = 0; y < h; y++, n += (size_t)w * 4)
+			memcpy(d.frame + n, base + (size_t)(y + p->crop.top) * s0 + p->crop.left * 4,
+			       (size_t)w * 4);
+	} else {
+		const uint8_t *uv = base + p->plane_formats[0].plane_size;
+		uint32_t s1 = p->plane_formats[1].stride, cw = (w + 1) / 2, ch = (h + 1) / 2;
+		uint8_t *u = d.frame + (size_t)w * h, *v = u + (size_t)cw * ch;
+
+		for (uint32_t y = 0; y < h; y++)
+			memcpy(d.frame + (size_t)y * w, base + (size_t)(y + p->crop.top) * s0 + p->crop.left, w);
+		for (uint32_t y = 0; y < ch; y++)
+			for (uint32_t x = 0; x < cw; x++) {
+				const uint8_t *px = uv + (size_t)(y + p->crop.top / 2) * s1 +
+						    (p->crop.left / 2 + x) * 2;
+
+				u[(size_t)y * cw + x] = px[0];
+				v[(size_t)y * cw + x] = px[1];
+			}
+		n = (size_t)w * h + 2 * (size_t)cw * ch;
+	}
+	if (fwrite(d.frame, 1, n, d.output) != n)
+		die("write: %s", strerror(errno));
+}
+
+static void queue_out(struct out_buf *b)
+{
+	struct virtio_video_resource_queue *c = vv_cmd(b->req);
+
+	memset(c, 0, sizeof(*c));
+	c->hdr = (struct virtio_video_cmd_hdr){ VIRTIO_VIDEO_CMD_RESOURCE_QUEUE, d.stream };
+	c->queue_type = VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
+	c->resource_id = b->video_id;
+	c->num_data_sizes = d.out.num_planes;
+	b->queued = true;
+	if (vv_submit(b->req))
+		die("video: cannot queue output %u", b->video_id);
+}
+
+static void on_out_done(struct vv_req *req)
+{
+	struct out_buf *b = req->opaque;
+	struct virtio_video_resource_queue_resp *r = vv_resp(req);
+
+	b->queued = false;
+	if (req->used_len < sizeof(*r) || r->hdr.type != VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE)
+		die("video: output %u answered 0x%x", b->video_id, r->hdr.type);
+	if (r->flags & VIRTIO_VIDEO_BUFFER_FLAG_ERR) {
+		if (d.destroying || d.res_change)
+			return;
+		if (!b->expect_err)
+			die("video: output %u (GPU resource %u) came back with ERR", b->video_id,
+			    b->g.id);
+		d.errs_seen += b->expect_err;
+		return;
+	}
+	if (b->expect_err)
+		die("video: output %u should have come back with ERR (size %u)", b->video_id, r->size);
+	if (r->size) {
+		write_frame(b);
+		d.frames++;
+	}
+	if (r->flags & VIRTIO_VIDEO_BUFFER_FLAG_EOS)
+		d.eos = true;
+	else if (!d.res_change)
+		queue_out(b);
+}
+
+static void wait_outputs_back(void)
+{
+	for (;;) {
+		int n = 0;
+
+		for (int i = 0; i < d.nbufs; i++)
+			n += d.bufs[i].queued;
+		if (!n)
+			return;
+		if (vv_poll(&video, timeout_ms) <= 0)
+			die("video: output buffers not returned");
+	}
+}
+
+static void drop_outputs(void)
+{
+	struct virtio_video_queue_clear c = {
+		.hdr = { VIRTIO_VIDEO_CMD_QUEUE_CLEAR, d.stream },
+		.queue_type = VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+	};
+
+	if (!d.nbufs)
+		return;
+	video_expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_OK_NODATA);
+	wait_outputs_back();
+	c.hdr.type = VIRTIO_VIDEO_CMD_RESOURCE_DESTROY_ALL;
+	video_expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_OK_NODATA);
+	for (int i = 0; i < d.nbufs; i++) {
+		if (!d.bufs[i].gpu_unrefd)
+			gpu_buf_unref(&d.bufs[i].g);
+		gpu_buf_free(&d.bufs[i].g);
+		vv_req_free(d.bufs[i].req);
+	}
+	d.nbufs = 0;
+}
+
+/* A GPU resource holding all planes of p, as wide as the first plane's rows. */
+static void add_out_buf(uint32_t width, uint32_t height, bool expect_err)
+{
+	struct out_buf *b = &d.bufs[d.nbufs];
+	uint32_t t;
+
+	memset(b, 0, sizeof(*b));
+	b->video_id = 100 + (uint32_t)d.nbufs;
+	gpu_buf_new(&b->g, GPU_ID_BASE + d.next_gpu_id++, width, height);
+	b->expect_err = expect_err;
+	t = create_object_resource(d.stream, b->video_id, b->g.uuid, &d.out);
+	if (t != VIRTIO_VIDEO_RESP_OK_NODATA)
+		die("video: RESOURCE_CREATE with the UUID of GPU resource %u answered %s", b->g.id,
+		    vv_resp_name(t));
+	b->req = vv_req_new(&video, sizeof(struct virtio_video_resource_queue),
+			    video.cfg.max_resp_length);
+	if (!b->req)
+		die("out of guest memory");
+	b->req->opaque = b;
+	b->req->complete = on_out_done;
+	d.nbufs++;
+}
+
+static void handle_res_change(void)
+{
+	struct virtio_video_params p;
+	uint64_t total = 0;
+	uint32_t width, height;
+
+	drop_outputs();
+	d.res_change = false;
+	get_params(d.stream, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, &p);
+	p.format = d.format;
+	p.num_planes = d.format == VIRTIO_VIDEO_FORMAT_NV12 ? 2 : 1;
+	/* Strides of the previous format do not fit this one: the device picks. */
+	memset(p.plane_formats, 0, sizeof(p.plane_formats));
+	set_params(d.stream, &p);
+	get_params(d.stream, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, &d.out);
+	if (d.out.format != d.format)
+		die("video: output format %u after SET_PARAMS", d.out.format);
+	for (uint32_t i = 0; i < d.out.num_planes; i++)
+		total += d.out.plane_formats[i].plane_size;
+	/* BGRA: the resource is the picture; NV12: enough rows of the Y stride. */
+	width = d.out.plane_formats[0].stride / 4 ? d.out.plane_formats[0].stride / 4 : 1;
+	height = (uint32_t)((total + width * 4ull - 1) / (width * 4ull));
+	free(d.frame);
+	d.frame = malloc((size_t)d.out.frame_width * d.out.frame_height * 4 + 16);
+	if (d.hostile) {
+		/* Too small for the frame, then one whose GPU resource is freed. */
+		add_out_buf(16, 16, true);
+		d.errs_expected++;
+		add_out_buf(width, height, true);
+		gpu_buf_unref(&d.bufs[d.nbufs - 1].g);
+		d.bufs[d.nbufs - 1].gpu_unrefd = true;
+		d.errs_expected++;
+	}
+	while (d.nbufs < (d.hostile ? OUT_BUFS + 2 : OUT_BUFS))
+		add_out_buf(width, height, false);
+	for (int i = 0; i < d.nbufs; i++)
+		queue_out(&d.bufs[i]);
+}
+
+static void on_in_done(struct vv_req *req)
+{
+	struct virtio_video_resource_queue_resp *r = vv_resp(req);
+
+	d.in_queued[(uintptr_t)req->opaque] = false;
+	if (req->used_len < sizeof(*r) || r->hdr.type != VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE ||
+	    (r->flags & VIRTIO_VIDEO_BUFFER_FLAG_ERR))
+		die("video: input buffer answered 0x%x flags 0x%x", r->hdr.type, r->flags);
+}
+
+static void on_drain_done(struct vv_req *req)
+{
+	struct virtio_video_cmd_hdr *h = vv_resp(req);
+
+	if (h->type != VIRTIO_VIDEO_RESP_OK_NODATA)
+		die("video: STREAM_DRAIN answered 0x%x", h->type);
+	d.drained = true;
+}
+
+static void feed_input(void)
+{
+	for (int i = 0; i < IN_BUFS && !d.input_done; i++) {
+		struct virtio_video_resource_queue *c;
+		size_t n;
+
+		if (d.in_queued[i])
+			continue;
+		n = fread(vu_va(&video.f, d.in_gpa[i], CHUNK_SIZE), 1, CHUNK_SIZE, d.input);
+		if (!n) {
+			d.input_done = true;
+			break;
+		}
+		c = vv_cmd(d.in_req[i]);
+		memset(c, 0, sizeof(*c));
+		c->hdr = (struct virtio_video_cmd_hdr){ VIRTIO_VIDEO_CMD_RESOURCE_QUEUE, d.stream };
+		c->queue_type = VIRTIO_VIDEO_QUEUE_TYPE_INPUT;
+		c->resource_id = 1 + (uint32_t)i;
+		c->timestamp = d.chunks++ * 1000;
+		c->num_data_sizes = 1;
+		c->data_sizes[0] = (uint32_t)n;
+		d.in_queued[i] = true;
+		if (vv_submit(d.in_req[i]))
+			die("video: cannot queue input");
+	}
+}
+
+static void create_inputs(void)
+{
+	for (int i = 0; i < IN_BUFS; i++) {
+		struct {
+			struct virtio_video_resource_create c;
+			struct virtio_video_mem_entry e;
+		} c = { .c = {
+			.hdr = { VIRTIO_VIDEO_CMD_RESOURCE_CREATE, d.stream },
+			.queue_type = VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
+			.resource_id = 1 + (uint32_t)i,
+			.planes_layout = VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER,
+			.num_planes = 1,
+			.num_entries = { 1 },
+		} };
+
+		d.in_gpa[i] = vu_alloc(&video.f, CHUNK_SIZE);
+		if (!d.in_gpa[i])
+			die("out of guest memory");
+		c.e.addr = d.in_gpa[i];
+		c.e.length = CHUNK_SIZE;
+		video_expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_OK_NODATA);
+		d.in_req[i] = vv_req_new(&video, sizeof(struct virtio_video_resource_queue),
+					 video.cfg.max_resp_length);
+		if (!d.in_req[i])
+			die("out of guest memory");
+		d.in_req[i]->opaque = (void *)(uintptr_t)i;
+		d.in_req[i]->complete = on_in_done;
+	}
+}
+
+static void run_decode(uint32_t coded_format)
+{
+	struct virtio_video_params p;
+	struct vv_req *drain = NULL;
+
+	d.stream = 1;
+	stream_create(d.stream, coded_format);
+	get_params(d.stream, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, &p);
+	p.format = coded_format;
+	p.plane_formats[0].plane_size = CHUNK_SIZE;
+	set_params(d.stream, &p);
+	create_inputs();
+	video.on_event = on_event;
+	while (!d.drained || !d.eos) {
+		if (d.res_change)
+			handle_res_change();
+		feed_input();
+		if (d.input_done && !d.drain_sent) {
+			struct virtio_video_cmd_hdr *c;
+
+			drain = vv_req_new(&video, sizeof(*c), video.cfg.max_resp_length);
+			if (!drain)
+				die("out of guest memory");
+			c = vv_cmd(drain);
+			*c = (struct virtio_video_cmd_hdr){ VIRTIO_VIDEO_CMD_STREAM_DRAIN, d.stream };
+			drain->complete = on_drain_done;
+			if (vv_submit(drain))
+				die("video: cannot send STREAM_DRAIN");
+			d.drain_sent = true;
+		}
+		if (vv_poll(&video, timeout_ms) <= 0)
+			die("video: no progress (frames %llu)", (unsigned long long)d.frames);
+	}
+	if (d.hostile)
+		check(d.errs_seen == d.errs_expected,
+		      "hostile output buffers (too small, freed UUID) came back with ERR: %llu of %llu",
+		      (unsigned long long)d.errs_seen, (unsigned long long)d.errs_expected);
+	/* Buffers still queued come back (with ERR) when the stream goes. */
+	d.destroying = true;
+	{
+		struct virtio_video_cmd_hdr c = { VIRTIO_VIDEO_CMD_STREAM_DESTROY, d.stream };
+
+		video_expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_OK_NODATA);
+	}
+	wait_outputs_back();
+	for (int i = 0; i < d.nbufs; i++) {
+		if (!d.bufs[i].gpu_unrefd)
+			gpu_buf_unref(&d.bufs[i].g);
+		gpu_buf_free(&d.bufs[i].g);
+		vv_req_free(d.bufs[i].req);
+	}
+	for (int i = 0; i < IN_BUFS; i++)
+		vv_req_free(d.in_req[i]);
+	vv_req_free(drain);
+	free(d.frame);
+	printf("decoded %llu frames into GPU resources\n", (unsigned long long)d.frames);
+}
+
+static uint32_t coded_format_of(const char *name)
+{
+	static const struct { const char *name; uint32_t format; } codecs[] = {
+		{ "h264", VIRTIO_VIDEO_FORMAT_H264 }, { "hevc", VIRTIO_VIDEO_FORMAT_HEVC },
+	};
+
+	for (size_t i = 0; i < sizeof(codecs) / sizeof(codecs[0]); i++)
+		if (!strcmp(name, codecs[i].name))
+			return codecs[i].format;
+	die("codec %s: only byte-stream codecs (h264, hevc) can be fed in chunks", name);
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: vv-gpu-client --video-socket V --gpu-socket G check\n"
+		"       vv-gpu-client --video-socket V --gpu-socket G decode --codec C --input F\n"
+		"                     --output OUT [--format nv12|bgra] [--hostile]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "video-socket", required_argument, NULL, 'V' },
+		{ "gpu-socket", required_argument, NULL, 'G' },
+		{ "codec", required_argument, NULL, 'c' },
+		{ "input", required_argument, NULL, 'i' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "hostile", no_argument, NULL, 'H' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ 0 },
+	};
+	const char *video_path = NULL, *gpu_path = NULL, *codec = NULL, *input = NULL,
+		   *output = NULL, *mode;
+	uint64_t want = (1ull << VIRTIO_VIDEO_F_RESOURCE_GUEST_PAGES) |
+			(1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT);
+	int c;
+
+	d.format = VIRTIO_VIDEO_FORMAT_NV12;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'V': video_path = optarg; break;
+		case 'G': gpu_path = optarg; break;
+		case 'c': codec = optarg; break;
+		case 'i': input = optarg; break;
+		case 'o': output = optarg; break;
+		case 'f':
+			if (!strcmp(optarg, "nv12"))
+				d.format = VIRTIO_VIDEO_FORMAT_NV12;
+			else if (!strcmp(optarg, "bgra"))
+				d.format = VIRTIO_VIDEO_FORMAT_BGRA8888;
+			else
+				usage();
+			break;
+		case 'H': d.hostile = true; break;
+		case 't': timeout_ms = atoi(optarg); break;
+		default: usage();
+		}
+	}
+	if (optind + 1 != argc || !video_path || !gpu_path)
+		usage();
+	mode = argv[optind];
+	if (vv_open(&video, video_path, want, 1, MEM_SIZE))
+		return 1;
+	video.timeout_ms = timeout_ms;
+	if (!(video.f.features & (1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT)))
+		die("video: the device does not offer RESOURCE_VIRTIO_OBJECT");
+	gpu_open(gpu_path);
+	if (!strcmp(mode, "check")) {
+		check_display();
+		check_fence();
+		check_resources();
+		check_uuids();
+	} else if (!strcmp(mode, "decode")) {
+		if (!codec || !input || !output)
+			usage();
+		d.input = fopen(input, "rb");
+		d.output = fopen(output, "wb");
+		if (!d.input || !d.output)
+			die("%s: %s", d.input ? output : input, strerror(errno));
+		run_decode(coded_format_of(codec));
+		fclose(d.input);
+		if (fclose(d.output))
+			die("%s: %s", output, strerror(errno));
+	} else {
+		usage();
+	}
+	gpu_close();
+	vv_close(&video, true);
+	if (failures)
+		fprintf(stderr, "vv-gpu-client: %d checks failed\n", failures);
+	return failures ? 1 : 0;
+}
