@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # --timeout stops a hung guest with exit 124, and Ctrl-C (SIGINT to the whole
-# process group) stops a run with exit 130; neither leaves a process behind.
+# process group) stops a run with exit 130; neither leaves a process behind,
+# nor does a SIGKILL of vm-run alone (its watchdog cleans up).
 . "$(dirname "$0")/lib"
 leftovers() { # logdir: processes still naming this run's folder
 	pgrep -af -- "$1" | grep -v pgrep
@@ -37,4 +38,25 @@ sed 's/^/  err: /' "$tmp/int.err"
 sleep 1
 left=$(leftovers "$logdir")
 [ -z "$left" ] || fail "processes left behind after SIGINT: $left"
+
+start_and_wait() { # pid of a background vm-run: wait until its command runs
+	logdir=
+	for _ in $(seq 300); do
+		logdir=$(ls -1dt "$VV_BUILD"/vm-logs/*-"$1" 2>/dev/null | head -n 1)
+		[ -n "$logdir" ] && grep -q 'running command' "$logdir/console.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+"$vm_run" --timeout 120 -- sleep 600 >/dev/null 2>&1 &
+pid=$!
+start_and_wait "$pid" || fail "the killed run never started"
+[ -n "$(leftovers "$logdir")" ] || fail "no QEMU found for the running guest"
+kill -KILL "$pid"
+for _ in $(seq 50); do
+	[ -z "$(leftovers "$logdir")" ] && break
+	sleep 0.2
+done
+left=$(leftovers "$logdir")
+[ -z "$left" ] || fail "processes left behind after SIGKILL of vm-run: $left"
 echo ok
