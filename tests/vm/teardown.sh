@@ -3,8 +3,13 @@
 # process group) stops a run with exit 130; neither leaves a process behind,
 # nor does a SIGKILL of vm-run alone (its watchdog cleans up).
 . "$(dirname "$0")/lib"
-leftovers() { # logdir: processes still naming this run's folder
-	pgrep -af -- "$1" | grep -v pgrep
+leftovers() { # logdir: processes still naming this run's log or socket folder
+	local sock
+	sock=$(grep -o '/tmp/vv-run\.[A-Za-z0-9]*' "$1/daemon.log" 2>/dev/null | head -n 1)
+	{
+		pgrep -af -- "$1"
+		[ -n "$sock" ] && pgrep -af -- "$sock"
+	} | grep -v pgrep
 }
 
 start=$(date +%s)
