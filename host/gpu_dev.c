@@ -974,12 +974,21 @@ static void handle_command(struct vv_gpu_dev *dev, struct vu_elem *elem, bool cu
 
 /* ---- vhost-user glue ---- */
 
+/*
+ * QEMU's vhost-user-gpu hands the backend every feature the guest acked,
+ * transport bits included, and virtio-pci offers RING_RESET by itself. The
+ * server refuses features it did not offer, so we offer it: the guest's
+ * virtio-gpu driver never resets a single queue, and QEMU would not forward
+ * such a reset to a vhost-user backend anyway.
+ */
+#define VIRTIO_F_RING_RESET_BIT 40
+
 static uint64_t gpu_get_features(struct vu_dev *vu)
 {
 	(void)vu;
 	return (1ull << VU_F_VERSION_1) | (1ull << VU_F_INDIRECT_DESC) |
-	       (1ull << VU_F_EVENT_IDX) | (1ull << VIRTIO_GPU_F_EDID) |
-	       (1ull << VIRTIO_GPU_F_RESOURCE_UUID);
+	       (1ull << VU_F_EVENT_IDX) | (1ull << VIRTIO_F_RING_RESET_BIT) |
+	       (1ull << VIRTIO_GPU_F_EDID) | (1ull << VIRTIO_GPU_F_RESOURCE_UUID);
 }
 
 static void gpu_set_features(struct vu_dev *vu, uint64_t features)
@@ -1068,8 +1077,9 @@ void vv_gpu_dev_connection_end(struct vv_gpu_dev *dev)
 {
 	const struct gpu_counters *c = &dev->stats;
 
-	gpu_reset(&dev->vu);
+	/* QEMU's end of the display socket is gone too: nothing to tell it. */
 	display_close(dev);
+	gpu_reset(&dev->vu);
 	log_info("gpu connection end: commands=%llu errors=%llu resources_created=%llu "
 		 "uuids_assigned=%llu flushes=%llu display_updates=%llu display_bytes=%llu",
 		 c->commands, c->errors, c->resources_created, c->uuids_assigned, c->flushes,
@@ -1081,8 +1091,8 @@ void vv_gpu_dev_free(struct vv_gpu_dev *dev)
 {
 	if (!dev)
 		return;
-	gpu_reset(&dev->vu);
 	display_close(dev);
+	gpu_reset(&dev->vu);
 	free(dev->strip);
 	free(dev);
 }
