@@ -273,13 +273,15 @@ size_t iov_size(const struct iovec *iov, unsigned int n)
 	return s;
 }
 
-size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t offset,
-		  void *buf, size_t len)
+/* Copies between bytes [offset, offset+len) of an iovec list and buf. */
+static size_t iov_copy(const struct iovec *iov, unsigned int n, size_t offset, uint8_t *buf,
+		       size_t len, bool to_iov)
 {
 	size_t done = 0;
 
 	for (unsigned int i = 0; i < n && done < len; i++) {
 		size_t l = iov[i].iov_len;
+		uint8_t *base = iov[i].iov_base;
 
 		if (offset >= l) {
 			offset -= l;
@@ -288,33 +290,27 @@ size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t offset,
 		l -= offset;
 		if (l > len - done)
 			l = len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + offset, l);
+		if (to_iov)
+			memcpy(base + offset, buf + done, l);
+		else
+			memcpy(buf + done, base + offset, l);
 		done += l;
 		offset = 0;
 	}
 	return done;
 }
 
+size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t offset,
+		  void *buf, size_t len)
+{
+	return iov_copy(iov, n, offset, buf, len, false);
+}
+
 size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t offset,
 		    const void *buf, size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < n && done < len; i++) {
-		size_t l = iov[i].iov_len;
-
-		if (offset >= l) {
-			offset -= l;
-			continue;
-		}
-		l -= offset;
-		if (l > len - done)
-			l = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + offset, (const uint8_t *)buf + done, l);
-		done += l;
-		offset = 0;
-	}
-	return done;
+	/* Only read through buf when copying into the iovecs. */
+	return iov_copy(iov, n, offset, (uint8_t *)(uintptr_t)buf, len, true);
 }
 
 /* ---- vrings ---- */

@@ -923,6 +923,26 @@ static struct stream *command_stream(struct command *cmd)
 	return s;
 }
 
+/*
+ * The stream and queue a command names (queue_type follows the header in
+ * every command that has one). Answers the command and returns -1 if either
+ * is bad.
+ */
+static int command_queue(struct command *cmd, struct stream **s)
+{
+	uint32_t queue_type;
+	int q;
+
+	*s = command_stream(cmd);
+	if (!*s)
+		return -1;
+	memcpy(&queue_type, cmd->buf + sizeof(struct virtio_video_cmd_hdr), sizeof(queue_type));
+	q = queue_index(le32toh(queue_type));
+	if (q < 0)
+		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+	return q;
+}
+
 static void cmd_stream_destroy(struct command *cmd)
 {
 	struct stream *s = command_stream(cmd);
@@ -1102,14 +1122,13 @@ static void cmd_resource_create(struct command *cmd)
 static void cmd_resource_queue(struct command *cmd)
 {
 	const struct virtio_video_resource_queue *req = (const void *)cmd->buf;
-	struct stream *s = command_stream(cmd);
 	struct resource *r;
-	int q;
+	struct stream *s;
+	int q = command_queue(cmd, &s);
 
-	if (!s)
+	if (q < 0)
 		return;
-	q = queue_index(le32toh(req->queue_type));
-	if (q < 0 || le32toh(req->num_data_sizes) > VIRTIO_VIDEO_MAX_PLANES) {
+	if (le32toh(req->num_data_sizes) > VIRTIO_VIDEO_MAX_PLANES) {
 		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
 		return;
 	}
@@ -1144,17 +1163,11 @@ static void cmd_resource_queue(struct command *cmd)
 
 static void cmd_queue_clear(struct command *cmd)
 {
-	const struct virtio_video_queue_clear *req = (const void *)cmd->buf;
-	struct stream *s = command_stream(cmd);
-	int q;
+	struct stream *s;
+	int q = command_queue(cmd, &s);
 
-	if (!s)
+	if (q < 0)
 		return;
-	q = queue_index(le32toh(req->queue_type));
-	if (q < 0) {
-		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
-		return;
-	}
 	flush_queued(cmd->dev, s, q);
 	cancel_drain(cmd->dev, s);
 	if (q == Q_IN) {
@@ -1169,17 +1182,11 @@ static void cmd_queue_clear(struct command *cmd)
 
 static void cmd_resource_destroy_all(struct command *cmd)
 {
-	const struct virtio_video_resource_destroy_all *req = (const void *)cmd->buf;
-	struct stream *s = command_stream(cmd);
-	int q;
+	struct stream *s;
+	int q = command_queue(cmd, &s);
 
-	if (!s)
+	if (q < 0)
 		return;
-	q = queue_index(le32toh(req->queue_type));
-	if (q < 0) {
-		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
-		return;
-	}
 	if (s->queued_head[q]) {
 		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION);
 		return;
@@ -1212,18 +1219,12 @@ static void params_to_wire(const struct params *p, int q, struct virtio_video_pa
 
 static void cmd_get_params(struct command *cmd)
 {
-	const struct virtio_video_get_params *req = (const void *)cmd->buf;
 	struct virtio_video_get_params_resp resp;
-	struct stream *s = command_stream(cmd);
-	int q;
+	struct stream *s;
+	int q = command_queue(cmd, &s);
 
-	if (!s)
+	if (q < 0)
 		return;
-	q = queue_index(le32toh(req->queue_type));
-	if (q < 0) {
-		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
-		return;
-	}
 	resp.hdr.type = htole32(VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
 	resp.hdr.stream_id = htole32(s->id);
 	params_to_wire(&s->params[q], q, &resp.params);
