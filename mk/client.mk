@@ -31,7 +31,7 @@ $(BUILD)/vu-front-selftest: $(CLIENT_OBJ_DIR)/vu-front-selftest.o $(CLIENT_LIB_O
 
 # GPU + video client: virtio-gpu resources as zero-copy decoder output.
 $(BUILD)/vv-gpu-client: $(CLIENT_OBJ_DIR)/vv-gpu-client.o $(CLIENT_LIB_OBJS)
-	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^
+	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^ -lpthread
 
 .PHONY: client-all
 client-all: $(BUILD)/vv-client $(BUILD)/vv-hostile $(BUILD)/vu-front-selftest $(BUILD)/vv-gpu-client

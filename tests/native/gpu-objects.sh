@@ -4,7 +4,8 @@
 # 2D device; vv-gpu-client drives both over one guest memory:
 #  - GPU command checks, hostile requests, UUID rules (v4, unique, stable on
 #    repeat, forgotten on unref; unknown and freed UUIDs refused by the video
-#    device with ERR_INVALID_PARAMETER);
+#    device with ERR_INVALID_PARAMETER), and the vhost-user-gpu display socket
+#    with the client in QEMU's place (SCANOUT, UPDATE pixels in strips, cursor);
 #  - decodes whose OUTPUT buffers are all GPU resources named by UUID: the
 #    frames read back from the resources' backing pages match ffmpeg's own
 #    decode (NV12 -> I420 MD5, BGRA MD5 with the plugin's swscale flags), a

@@ -7,7 +7,10 @@
  *
  *   vv-gpu-client --video-socket V --gpu-socket G check
  *       GPU commands, UUID rules (v4, unique, stable, forgotten on unref),
- *       hostile GPU requests, unknown and freed UUIDs at the video device.
+ *       hostile GPU requests, unknown and freed UUIDs at the video device,
+ *       and the display socket: the client plays QEMU's side of
+ *       VHOST_USER_GPU_SET_SOCKET and checks the SCANOUT, UPDATE (pixels
+ *       converted to x8r8g8b8, split in strips) and cursor messages.
  *   vv-gpu-client --video-socket V --gpu-socket G decode --codec h264|hevc
  *       --input FILE --output OUT [--format nv12|bgra] [--hostile]
  *       Decodes FILE with every OUTPUT buffer a GPU resource (zero copy) and
@@ -20,10 +23,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <linux/virtio_gpu.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "vv_dev.h"
 
@@ -521,6 +528,291 @@ static void check_uuids(void)
 	}
 }
 
+/* ---- check: the display socket, QEMU's side ---- */
+
+#define VHOST_USER_GPU_SET_SOCKET 33
+enum {
+	DISPLAY_GET_PROTOCOL_FEATURES = 1, DISPLAY_SET_PROTOCOL_FEATURES = 2,
+	DISPLAY_CURSOR_POS = 4, DISPLAY_CURSOR_POS_HIDE = 5, DISPLAY_CURSOR_UPDATE = 6,
+	DISPLAY_SCANOUT = 7, DISPLAY_UPDATE = 8,
+};
+
+struct display_msg {
+	uint32_t request, size;
+	uint32_t *payload;	/* native-endian u32s, then pixels */
+};
+
+/* Messages from the daemon, collected by a thread as QEMU's main loop would. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int fd;
+	bool eof;
+	unsigned int n;
+	struct display_msg msgs[256];
+} display = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .fd = -1 };
+
+static bool read_all(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t r = read(fd, p, len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		p += r;
+		len -= (size_t)r;
+	}
+	return true;
+}
+
+static void *display_reader(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		uint32_t hdr[3];
+		struct display_msg m;
+
+		if (!read_all(display.fd, hdr, sizeof(hdr)) || hdr[2] > (64u << 20))
+			break;
+		m = (struct display_msg){ hdr[0], hdr[2], malloc(hdr[2] + 4) };
+		if (!m.payload || !read_all(display.fd, m.payload, hdr[2]))
+			break;
+		if (hdr[0] == DISPLAY_GET_PROTOCOL_FEATURES) {
+			/* QEMU's answer: the features we support (none). */
+			uint32_t reply[5] = { DISPLAY_GET_PROTOCOL_FEATURES, 4, 8, 0, 0 };
+
+			if (write(display.fd, reply, sizeof(reply)) != sizeof(reply))
+				break;
+		}
+		pthread_mutex_lock(&display.lock);
+		if (display.n < sizeof(display.msgs) / sizeof(display.msgs[0]))
+			display.msgs[display.n++] = m;
+		else
+			free(m.payload);
+		pthread_cond_broadcast(&display.cond);
+		pthread_mutex_unlock(&display.lock);
+	}
+	pthread_mutex_lock(&display.lock);
+	display.eof = true;
+	pthread_cond_broadcast(&display.cond);
+	pthread_mutex_unlock(&display.lock);
+	return NULL;
+}
+
+/* Waits for the message with index i (from the start); NULL after 5 s. */
+static const struct display_msg *display_msg(unsigned int i)
+{
+	struct timespec deadline;
+	const struct display_msg *m = NULL;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 5;
+	pthread_mutex_lock(&display.lock);
+	while (display.n <= i && !display.eof &&
+	       pthread_cond_timedwait(&display.cond, &display.lock, &deadline) == 0)
+		;
+	if (display.n > i)
+		m = &display.msgs[i];
+	pthread_mutex_unlock(&display.lock);
+	return m;
+}
+
+static bool expect_msg(unsigned int *next, uint32_t request, uint32_t size,
+		       const struct display_msg **out)
+{
+	const struct display_msg *m = display_msg((*next)++);
+
+	*out = m;
+	if (!m) {
+		check(false, "display: no message %u (wanted request %u)", *next - 1, request);
+		return false;
+	}
+	if (m->request != request || m->size < size) {
+		check(false, "display: message %u is request %u of %u bytes, wanted %u of %u", *next - 1,
+		      m->request, m->size, request, size);
+		return false;
+	}
+	return true;
+}
+
+/* A resource whose pixels are a pattern in format's byte order. */
+static uint32_t pattern_resource(uint32_t id, uint32_t format, uint32_t w, uint32_t h,
+				 const uint8_t order[4], uint64_t *gpa)
+{
+	uint64_t size = (uint64_t)w * h * 4, split = size / 3 + 2;
+	struct virtio_gpu_mem_entry e[2];
+	uint8_t *p;
+	uint32_t t;
+
+	/* Two entries, split mid-row, so transfers cross an entry edge. */
+	*gpa = vu_alloc(&video.f, size + VU_PAGE);
+	if (!*gpa)
+		die("out of guest memory");
+	e[0] = (struct virtio_gpu_mem_entry){ .addr = *gpa, .length = (uint32_t)split };
+	e[1] = (struct virtio_gpu_mem_entry){ .addr = *gpa + split + VU_PAGE,
+					      .length = (uint32_t)(size - split) };
+	for (uint64_t i = 0; i < size; i++) {
+		uint64_t px = i / 4;
+		uint32_t x = (uint32_t)(px % w), y = (uint32_t)(px / w);
+		uint8_t v[4] = { (uint8_t)x, (uint8_t)y, (uint8_t)(x ^ y), (uint8_t)(x + 3 * y) };
+
+		p = vu_va(&video.f, i < split ? *gpa + i : *gpa + VU_PAGE + i, 1);
+		*p = v[order[i % 4]];	/* order: which of R, G, B, A each byte holds */
+	}
+	if ((t = gpu_create(id, format, w, h)) != VIRTIO_GPU_RESP_OK_NODATA ||
+	    (t = gpu_attach(id, e, 2)) != VIRTIO_GPU_RESP_OK_NODATA)
+		return t;
+	{
+		struct virtio_gpu_transfer_to_host_2d c = {
+			.hdr.type = VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, .resource_id = id,
+			.r = { 0, 0, w, h },
+		};
+
+		return gpu_cmd(&c, sizeof(c));
+	}
+}
+
+/* Pixel (x, y) of a pattern resource as QEMU wants it: B, G, R, X/A. */
+static bool pixel_ok(const uint8_t *got, uint32_t x, uint32_t y, bool alpha)
+{
+	return got[0] == (uint8_t)(x ^ y) && got[1] == (uint8_t)y && got[2] == (uint8_t)x &&
+	       got[3] == (alpha ? (uint8_t)(x + 3 * y) : 0xff);
+}
+
+static uint32_t scanout_cmd(uint32_t resource, uint32_t x, uint32_t y, uint32_t w, uint32_t h)
+{
+	struct virtio_gpu_set_scanout c = {
+		.hdr.type = VIRTIO_GPU_CMD_SET_SCANOUT, .r = { x, y, w, h }, .resource_id = resource,
+	};
+
+	return gpu_cmd(&c, sizeof(c));
+}
+
+static uint32_t flush_cmd(uint32_t resource, uint32_t x, uint32_t y, uint32_t w, uint32_t h)
+{
+	struct virtio_gpu_resource_flush c = {
+		.hdr.type = VIRTIO_GPU_CMD_RESOURCE_FLUSH, .r = { x, y, w, h }, .resource_id = resource,
+	};
+
+	return gpu_cmd(&c, sizeof(c));
+}
+
+static void check_display_socket(void)
+{
+	/* Byte order of each format: 0 R, 1 G, 2 B, 3 A/X (the names say it). */
+	static const uint8_t xrgb[4] = { 3, 0, 1, 2 }, bgrx[4] = { 2, 1, 0, 3 },
+			     argb[4] = { 3, 0, 1, 2 };
+	const struct display_msg *m;
+	unsigned int next = 0, rows = 0;
+	uint64_t gpa[3];
+	int sv[2];
+	pthread_t thread;
+	bool ok = true;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) ||
+	    vu_call_ack(&gpu, VHOST_USER_GPU_SET_SOCKET, NULL, 0, &sv[1], 1))
+		die("display socket: %s", gpu.err[0] ? gpu.err : strerror(errno));
+	close(sv[1]);
+	display.fd = sv[0];
+	if (pthread_create(&thread, NULL, display_reader, NULL))
+		die("pthread_create");
+	check(expect_msg(&next, DISPLAY_GET_PROTOCOL_FEATURES, 0, &m) &&
+	      expect_msg(&next, DISPLAY_SET_PROTOCOL_FEATURES, 8, &m),
+	      "display: protocol features handshake");
+
+	/* X8R8G8B8 96x80, showing the part at (8, 4) of size 64x48. */
+	check(pattern_resource(10, VIRTIO_GPU_FORMAT_X8R8G8B8_UNORM, 96, 80, xrgb, &gpa[0]) ==
+	      VIRTIO_GPU_RESP_OK_NODATA, "display: X8R8G8B8 resource transferred across two entries");
+	check(scanout_cmd(10, 8, 4, 64, 48) == VIRTIO_GPU_RESP_OK_NODATA &&
+	      expect_msg(&next, DISPLAY_SCANOUT, 12, &m) && m->payload[0] == 0 &&
+	      m->payload[1] == 64 && m->payload[2] == 48, "display: SET_SCANOUT sends SCANOUT 64x48");
+	check(flush_cmd(10, 0, 0, 96, 80) == VIRTIO_GPU_RESP_OK_NODATA &&
+	      expect_msg(&next, DISPLAY_UPDATE, 20 + 64 * 48 * 4, &m) && m->payload[1] == 0 &&
+	      m->payload[2] == 0 && m->payload[3] == 64 && m->payload[4] == 48,
+	      "display: flush of the whole resource updates the 64x48 scanout");
+	if (m && m->request == DISPLAY_UPDATE && m->size >= 20 + 64 * 48 * 4) {
+		const uint8_t *px = (const uint8_t *)&m->payload[5];
+
+		for (uint32_t y = 0; y < 48 && ok; y++)
+			for (uint32_t x = 0; x < 64 && ok; x++)
+				ok = pixel_ok(px + (y * 64 + x) * 4, x + 8, y + 4, false);
+		check(ok, "display: UPDATE pixels are the resource's, as x8r8g8b8");
+	}
+	check(flush_cmd(10, 20, 30, 10, 5) == VIRTIO_GPU_RESP_OK_NODATA &&
+	      expect_msg(&next, DISPLAY_UPDATE, 20 + 10 * 5 * 4, &m) && m->payload[1] == 12 &&
+	      m->payload[2] == 26 && m->payload[3] == 10 && m->payload[4] == 5 &&
+	      pixel_ok((const uint8_t *)&m->payload[5], 20, 30, false),
+	      "display: partial flush sends that rect in scanout coordinates");
+	check(flush_cmd(10, 0, 60, 96, 20) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "display: flush outside the scanout answered (nothing to send)");
+
+	/* B8G8R8X8 1024x768 on the whole scanout: 3 MiB go in strips. */
+	check(pattern_resource(11, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 1024, 768, bgrx, &gpa[1]) ==
+	      VIRTIO_GPU_RESP_OK_NODATA, "display: 1024x768 B8G8R8X8 resource");
+	check(scanout_cmd(11, 0, 0, 1024, 768) == VIRTIO_GPU_RESP_OK_NODATA &&
+	      expect_msg(&next, DISPLAY_SCANOUT, 12, &m) && m->payload[1] == 1024 &&
+	      m->payload[2] == 768, "display: mode change to 1024x768");
+	check(flush_cmd(11, 0, 0, 1024, 768) == VIRTIO_GPU_RESP_OK_NODATA, "display: full flush");
+	ok = true;
+	while (rows < 768 && ok) {
+		ok = expect_msg(&next, DISPLAY_UPDATE, 20, &m) && m->payload[1] == 0 &&
+		     m->payload[2] == rows && m->payload[3] == 1024 &&
+		     m->size == 20 + m->payload[3] * m->payload[4] * 4 && m->size <= 20 + (1u << 20) &&
+		     pixel_ok((const uint8_t *)&m->payload[5] + 4 * 1023, 1023, rows, false);
+		if (ok)
+			rows += m->payload[4];
+	}
+	check(ok && rows == 768, "display: 1024x768 update in strips of at most 1 MiB");
+
+	/* Cursor: A8R8G8B8 64x64 on the cursor queue. */
+	check(pattern_resource(12, VIRTIO_GPU_FORMAT_A8R8G8B8_UNORM, 64, 64, argb, &gpa[2]) ==
+	      VIRTIO_GPU_RESP_OK_NODATA, "display: cursor resource");
+	{
+		struct virtio_gpu_update_cursor c = {
+			.hdr.type = VIRTIO_GPU_CMD_UPDATE_CURSOR, .pos = { 0, 5, 6, 0 },
+			.resource_id = 12, .hot_x = 1, .hot_y = 2,
+		};
+		struct virtio_gpu_ctrl_hdr r;
+
+		gpu_submit(1, &c, sizeof(c), &r, sizeof(r));
+		check(expect_msg(&next, DISPLAY_CURSOR_UPDATE, 20 + 64 * 64 * 4, &m) &&
+		      m->payload[1] == 5 && m->payload[2] == 6 && m->payload[3] == 1 &&
+		      m->payload[4] == 2 && pixel_ok((const uint8_t *)&m->payload[5] + 4 * 65, 1, 1, true),
+		      "display: UPDATE_CURSOR sends the cursor image (a8r8g8b8) and hot spot");
+		c.hdr.type = VIRTIO_GPU_CMD_MOVE_CURSOR;
+		c.pos.x = 300;
+		gpu_submit(1, &c, sizeof(c), &r, sizeof(r));
+		check(expect_msg(&next, DISPLAY_CURSOR_POS, 12, &m) && m->payload[1] == 300,
+		      "display: MOVE_CURSOR sends CURSOR_POS");
+		c.hdr.type = VIRTIO_GPU_CMD_UPDATE_CURSOR;
+		c.resource_id = 0;
+		gpu_submit(1, &c, sizeof(c), &r, sizeof(r));
+		check(expect_msg(&next, DISPLAY_CURSOR_POS_HIDE, 12, &m), "display: cursor hidden");
+	}
+	check(gpu_simple(VIRTIO_GPU_CMD_RESOURCE_UNREF, 11) == VIRTIO_GPU_RESP_OK_NODATA &&
+	      expect_msg(&next, DISPLAY_SCANOUT, 12, &m) && m->payload[1] == 0 && m->payload[2] == 0,
+	      "display: unref of the shown resource turns the scanout off");
+
+	/* QEMU goes away: the device goes on without a display. */
+	shutdown(display.fd, SHUT_RDWR);
+	pthread_join(thread, NULL);
+	check(scanout_cmd(10, 0, 0, 96, 80) == VIRTIO_GPU_RESP_OK_NODATA &&
+	      flush_cmd(10, 0, 0, 96, 80) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "display: commands still answered after the display socket closed");
+	gpu_simple(VIRTIO_GPU_CMD_RESOURCE_UNREF, 10);
+	gpu_simple(VIRTIO_GPU_CMD_RESOURCE_UNREF, 12);
+	vu_free(&video.f, gpa[0], 96 * 80 * 4 + VU_PAGE);
+	vu_free(&video.f, gpa[1], 1024 * 768 * 4 + VU_PAGE);
+	vu_free(&video.f, gpa[2], 64 * 64 * 4 + VU_PAGE);
+	close(display.fd);
+	for (unsigned int i = 0; i < display.n; i++)
+		free(display.msgs[i].payload);
+}
+
 /* ---- decode: OUTPUT buffers are GPU resources ---- */
 
 struct out_buf {
@@ -942,6 +1234,7 @@ int main(int argc, char **argv)
 		check_fence();
 		check_resources();
 		check_uuids();
+		check_display_socket();
 	} else if (!strcmp(mode, "decode")) {
 		if (!codec || !input || !output)
 			usage();
