@@ -45,7 +45,8 @@
 #define BYTES_PER_PIXEL 4
 #define MAX_RESOURCES 1024		/* per connection */
 #define MAX_DIMENSION 16384
-#define MAX_HOST_BYTES (1ull << 30)	/* all host images of a connection */
+/* All host images of a connection; QEMU's own virtio-gpu defaults to the same. */
+#define MAX_HOST_BYTES (256ull << 20)
 #define MAX_BACKING_ENTRIES 16384
 #define MAX_BACKING_BYTES (1ull << 30)
 #define MAX_COMMAND_BYTES \

@@ -392,7 +392,7 @@ static void check_resources(void)
 	check(gpu_create(2, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 100000, 100000) ==
 	      VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "100000x100000 refused");
 	check(gpu_create(2, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 16384, 16384) ==
-	      VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "16384x16384 (1 GiB host image) refused as OOM");
+	      VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "16384x16384 (1 GiB host image) refused as OUT_OF_MEMORY");
 	/* Transfers need a backing. */
 	check(gpu_cmd(&t, sizeof(t)) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
 	      "TRANSFER_TO_HOST_2D without backing refused");
