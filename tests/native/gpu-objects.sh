@@ -41,6 +41,7 @@ decode_nv12() { # STREAM [--hostile]
 }
 decode_nv12 h264 --hostile
 decode_nv12 h264-odd
+decode_nv12 h264 --scatter
 
 # BGRA: the plugin converts with swscale bilinear + accurate rounding; the
 # same conversion in ffmpeg gives the reference bytes.
@@ -56,11 +57,11 @@ check_daemon "BGRA decode"
 
 # Every decode stream wrote into virtio objects only.
 for _ in $(seq 50); do
-	[ "$(grep -c 'end: frames_decoded=' "$DLOG")" -ge $((streams_before + 3)) ] && break
+	[ "$(grep -c 'end: frames_decoded=' "$DLOG")" -ge $((streams_before + 4)) ] && break
 	sleep 0.1
 done
-grep 'end: frames_decoded=' "$DLOG" | tail -n 3 >"$TMP/ends"
-[ "$(wc -l <"$TMP/ends")" = 3 ] || die "expected 3 stream end lines"
+grep 'end: frames_decoded=' "$DLOG" | tail -n 4 >"$TMP/ends"
+[ "$(wc -l <"$TMP/ends")" = 4 ] || die "expected 4 stream end lines"
 while read -r line; do
 	case $line in
 	*' res_guest_pages_out=0 '*' res_virtio_object_out=0 '*) die "no virtio-object outputs: $line" ;;

@@ -12,12 +12,13 @@
  *       VHOST_USER_GPU_SET_SOCKET and checks the SCANOUT, UPDATE (pixels
  *       converted to x8r8g8b8, split in strips) and cursor messages.
  *   vv-gpu-client --video-socket V --gpu-socket G decode --codec h264|hevc
- *       --input FILE --output OUT [--format nv12|bgra] [--hostile]
+ *       --input FILE --output OUT [--format nv12|bgra] [--hostile] [--scatter]
  *       Decodes FILE with every OUTPUT buffer a GPU resource (zero copy) and
  *       writes the frames read back from the resources' backing memory: I420
  *       for nv12, packed BGRA (visible pixels) for bgra. --hostile also queues
  *       a too-small resource and one whose GPU resource was freed; both must
- *       come back with the ERR flag. The input is fed in 64 KiB chunks, which
+ *       come back with the ERR flag. --scatter backs each GPU resource with
+ *       one entry per page, scattered, as a guest's pages are. The input is fed in 64 KiB chunks, which
  *       the device's parser splits: Annex-B byte streams only (not IVF).
  */
 #include <errno.h>
@@ -160,14 +161,19 @@ static uint32_t gpu_create(uint32_t id, uint32_t format, uint32_t w, uint32_t h)
 
 static uint32_t gpu_attach(uint32_t id, const struct virtio_gpu_mem_entry *e, uint32_t n)
 {
-	struct {
-		struct virtio_gpu_resource_attach_backing a;
-		struct virtio_gpu_mem_entry e[4];
-	} c = { .a = { .hdr.type = VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, .resource_id = id,
-		       .nr_entries = n } };
+	struct virtio_gpu_resource_attach_backing a = {
+		.hdr.type = VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, .resource_id = id, .nr_entries = n,
+	};
+	uint32_t len = sizeof(a) + n * sizeof(*e), t;
+	uint8_t *c = malloc(len);
 
-	memcpy(c.e, e, n * sizeof(*e));
-	return gpu_cmd(&c, sizeof(c.a) + n * sizeof(*e));
+	if (!c)
+		die("out of memory");
+	memcpy(c, &a, sizeof(a));
+	memcpy(c + sizeof(a), e, n * sizeof(*e));
+	t = gpu_cmd(c, len);
+	free(c);
+	return t;
 }
 
 static uint32_t gpu_simple(uint32_t type, uint32_t id)
@@ -192,31 +198,62 @@ static uint32_t gpu_assign_uuid(uint32_t id, uint8_t uuid[16])
 }
 
 /* A GPU resource backed by one run of guest pages, exported by UUID. */
+/*
+ * A GPU resource exported by UUID. Its backing is one run of guest pages, or
+ * (scatter, as a guest's shmem pages would be) one entry per page, every
+ * other page, in reverse order.
+ */
 struct gpu_buf {
 	uint32_t id, width, height;
-	uint64_t gpa, size;
+	uint64_t gpa, size, alloc_size;
+	uint32_t nentries;
+	struct virtio_gpu_mem_entry *entries;
 	uint8_t uuid[16];
 };
 
+static bool scatter_backing;
+
 static void gpu_buf_new(struct gpu_buf *b, uint32_t id, uint32_t width, uint32_t height)
 {
-	struct virtio_gpu_mem_entry e;
+	uint64_t pages;
 	uint32_t t;
 
+	memset(b, 0, sizeof(*b));
 	b->id = id;
 	b->width = width;
 	b->height = height;
 	b->size = (uint64_t)width * height * 4;
-	b->gpa = vu_alloc(&video.f, b->size);
-	if (!b->gpa)
+	pages = (b->size + VU_PAGE - 1) / VU_PAGE;
+	b->nentries = scatter_backing ? (uint32_t)pages : 1;
+	b->alloc_size = scatter_backing ? 2 * pages * VU_PAGE : b->size;
+	b->gpa = vu_alloc(&video.f, b->alloc_size);
+	b->entries = calloc(b->nentries, sizeof(*b->entries));
+	if (!b->gpa || !b->entries)
 		die("out of guest memory for a %ux%u resource", width, height);
-	memset(vu_va(&video.f, b->gpa, b->size), 0, b->size);
-	e = (struct virtio_gpu_mem_entry){ .addr = b->gpa, .length = (uint32_t)b->size };
+	memset(vu_va(&video.f, b->gpa, b->alloc_size), 0, b->alloc_size);
+	for (uint32_t i = 0; i < b->nentries; i++) {
+		uint64_t left = b->size - (uint64_t)i * VU_PAGE;
+
+		b->entries[i] = scatter_backing ?
+			(struct virtio_gpu_mem_entry){
+				.addr = b->gpa + (2 * (pages - 1 - i) + 1) * VU_PAGE,
+				.length = left < VU_PAGE ? (uint32_t)left : VU_PAGE } :
+			(struct virtio_gpu_mem_entry){ .addr = b->gpa, .length = (uint32_t)b->size };
+	}
 	if ((t = gpu_create(id, VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM, width, height)) !=
 		    VIRTIO_GPU_RESP_OK_NODATA ||
-	    (t = gpu_attach(id, &e, 1)) != VIRTIO_GPU_RESP_OK_NODATA ||
+	    (t = gpu_attach(id, b->entries, b->nentries)) != VIRTIO_GPU_RESP_OK_NODATA ||
 	    (t = gpu_assign_uuid(id, b->uuid)) != VIRTIO_GPU_RESP_OK_RESOURCE_UUID)
 		die("gpu: resource %u %ux%u: answered 0x%x", id, width, height, t);
+}
+
+/* The resource's bytes, gathered from its backing entries into dst. */
+static void gpu_buf_read(const struct gpu_buf *b, uint8_t *dst)
+{
+	for (uint32_t i = 0; i < b->nentries; i++) {
+		vu_read(&video.f, b->entries[i].addr, dst, b->entries[i].length);
+		dst += b->entries[i].length;
+	}
 }
 
 /* Unrefs the GPU resource; the pages stay allocated (the guest's memory). */
@@ -230,7 +267,8 @@ static void gpu_buf_unref(struct gpu_buf *b)
 
 static void gpu_buf_free(struct gpu_buf *b)
 {
-	vu_free(&video.f, b->gpa, b->size);
+	vu_free(&video.f, b->gpa, b->alloc_size);
+	free(b->entries);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -836,6 +874,7 @@ struct decode {
 	bool in_queued[IN_BUFS];
 	uint64_t chunks, frames, errs_seen, errs_expected;
 	uint8_t *frame;
+	uint8_t *gathered;	/* one resource's bytes */
 };
 
 static struct decode d;
@@ -855,9 +894,11 @@ static void write_frame(const struct out_buf *b)
 	const struct virtio_video_params *p = &d.out;
 	uint32_t w = p->crop.width ? p->crop.width : p->frame_width;
 	uint32_t h = p->crop.height ? p->crop.height : p->frame_height;
-	const uint8_t *base = vu_va(&video.f, b->g.gpa, b->g.size);
+	uint8_t *base = d.gathered;
 	uint32_t s0 = p->plane_formats[0].stride;
 	size_t n = 0;
+
+	gpu_buf_read(&b->g, base);
 
 	if (p->format == VIRTIO_VIDEO_FORMAT_BGRA8888) {
 		for (uint32_t y = 0; y < h; y++, n += (size_t)w * 4)
@@ -1009,7 +1050,11 @@ static void handle_res_change(void)
 	width = d.out.plane_formats[0].stride / 4 ? d.out.plane_formats[0].stride / 4 : 1;
 	height = (uint32_t)((total + width * 4ull - 1) / (width * 4ull));
 	free(d.frame);
+	free(d.gathered);
 	d.frame = malloc((size_t)d.out.frame_width * d.out.frame_height * 4 + 16);
+	d.gathered = malloc((uint64_t)width * height * 4);
+	if (!d.frame || !d.gathered)
+		die("out of memory");
 	if (d.hostile) {
 		/* Too small for the frame, then one whose GPU resource is freed. */
 		add_out_buf(16, 16, true);
@@ -1156,6 +1201,7 @@ static void run_decode(uint32_t coded_format)
 		vv_req_free(d.in_req[i]);
 	vv_req_free(drain);
 	free(d.frame);
+	free(d.gathered);
 	printf("decoded %llu frames into GPU resources\n", (unsigned long long)d.frames);
 }
 
@@ -1176,7 +1222,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: vv-gpu-client --video-socket V --gpu-socket G check\n"
 		"       vv-gpu-client --video-socket V --gpu-socket G decode --codec C --input F\n"
-		"                     --output OUT [--format nv12|bgra] [--hostile]\n");
+		"                     --output OUT [--format nv12|bgra] [--hostile] [--scatter]\n");
 	exit(2);
 }
 
@@ -1190,6 +1236,7 @@ int main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "hostile", no_argument, NULL, 'H' },
+		{ "scatter", no_argument, NULL, 'S' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ 0 },
 	};
@@ -1216,6 +1263,7 @@ int main(int argc, char **argv)
 				usage();
 			break;
 		case 'H': d.hostile = true; break;
+		case 'S': scatter_backing = true; break;
 		case 't': timeout_ms = atoi(optarg); break;
 		default: usage();
 		}
