@@ -6,6 +6,7 @@
 #    repeat, forgotten on unref; unknown and freed UUIDs refused by the video
 #    device with ERR_INVALID_PARAMETER), and the vhost-user-gpu display socket
 #    with the client in QEMU's place (SCANOUT, UPDATE pixels in strips, cursor);
+#  - 20000 random and edge-valued GPU commands: answered, never a crash;
 #  - decodes whose OUTPUT buffers are all GPU resources named by UUID: the
 #    frames read back from the resources' backing pages match ffmpeg's own
 #    decode (NV12 -> I420 MD5, BGRA MD5 with the plugin's swscale flags), a
@@ -25,6 +26,8 @@ gpu_client() { "$GPU_CLIENT" --video-socket "$SOCK" --gpu-socket "$GSOCK" "$@"; 
 gpu_client check >"$TMP/check.log" 2>&1 || { cat "$TMP/check.log" >&2; die "vv-gpu-client check"; }
 grep -c '^ok:' "$TMP/check.log" | sed 's/^/ok: GPU checks passed: /'
 check_daemon "GPU checks"
+gpu_client fuzz --iterations 20000 || die "vv-gpu-client fuzz"
+check_daemon "GPU fuzz"
 
 streams_before=$(grep -c 'end: frames_decoded=' "$DLOG" || true)
 decode_nv12() { # STREAM [--hostile]

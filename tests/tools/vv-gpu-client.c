@@ -11,6 +11,10 @@
  *       and the display socket: the client plays QEMU's side of
  *       VHOST_USER_GPU_SET_SOCKET and checks the SCANOUT, UPDATE (pixels
  *       converted to x8r8g8b8, split in strips) and cursor messages.
+ *   vv-gpu-client --video-socket V --gpu-socket G fuzz [--iterations N]
+ *       Random and edge-valued GPU commands of every type, of every length,
+ *       on both queues, around a few valid resources; the device must answer
+ *       each (or drop it) and still work afterwards.
  *   vv-gpu-client --video-socket V --gpu-socket G decode --codec h264|hevc
  *       --input FILE --output OUT [--format nv12|bgra] [--hostile] [--scatter]
  *       Decodes FILE with every OUTPUT buffer a GPU resource (zero copy) and
@@ -851,6 +855,95 @@ static void check_display_socket(void)
 		free(display.msgs[i].payload);
 }
 
+/* ---- fuzz ---- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rng(void)
+{
+	/* xorshift64*: reproducible from the seed, good enough to pick cases. */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dull;
+}
+
+/* A field value a validator is likely to get wrong. */
+static uint32_t edgy32(void)
+{
+	static const uint32_t edges[] = { 0, 1, 2, 3, 4, 15, 16, 63, 64, 65, 1024, 4096, 16384,
+					  16385, 0x7fffffff, 0x80000000, 0xfffffff0, 0xffffffff };
+
+	switch (rng() % 4) {
+	case 0:
+		return (uint32_t)rng();
+	case 1:
+		return (uint32_t)(rng() % 16);
+	default:
+		return edges[rng() % (sizeof(edges) / sizeof(edges[0]))];
+	}
+}
+
+static void run_fuzz(unsigned int iterations)
+{
+	static const uint32_t types[] = {
+		VIRTIO_GPU_CMD_GET_DISPLAY_INFO, VIRTIO_GPU_CMD_RESOURCE_CREATE_2D,
+		VIRTIO_GPU_CMD_RESOURCE_UNREF, VIRTIO_GPU_CMD_SET_SCANOUT,
+		VIRTIO_GPU_CMD_RESOURCE_FLUSH, VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D,
+		VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING,
+		VIRTIO_GPU_CMD_GET_EDID, VIRTIO_GPU_CMD_RESOURCE_ASSIGN_UUID,
+		VIRTIO_GPU_CMD_UPDATE_CURSOR, VIRTIO_GPU_CMD_MOVE_CURSOR,
+		VIRTIO_GPU_CMD_GET_CAPSET_INFO, VIRTIO_GPU_CMD_RESOURCE_CREATE_BLOB, 0x0200,
+	};
+	uint64_t pool = vu_alloc(&video.f, 64 * VU_PAGE);
+	struct virtio_gpu_ctrl_hdr info = { .type = VIRTIO_GPU_CMD_GET_DISPLAY_INFO };
+	struct virtio_gpu_resp_display_info resp;
+	unsigned int answered = 0;
+
+	if (!pool)
+		die("out of guest memory");
+	for (unsigned int i = 0; i < iterations; i++) {
+		uint32_t words[64];
+		uint8_t reply[1200];
+		uint32_t len;
+
+		/* Keep a few well-formed resources around for the fields to hit. */
+		if (i % 64 == 0) {
+			struct virtio_gpu_mem_entry e = { .addr = pool, .length = 64 * VU_PAGE };
+
+			for (uint32_t id = 1; id <= 4; id++) {
+				gpu_create(id, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64 * id, 16 * id);
+				gpu_attach(id, &e, 1);
+			}
+		}
+		for (unsigned int k = 0; k < 64; k++)
+			words[k] = edgy32();
+		words[0] = types[rng() % (sizeof(types) / sizeof(types[0]))];
+		words[1] = (uint32_t)(rng() % 4);	/* flags: fence, ring index */
+		/* Backing entries that point into guest memory now and then. */
+		if (words[0] == VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING && rng() % 2) {
+			words[7] = (uint32_t)(rng() % 8);
+			for (unsigned int k = 8; k + 3 < 64; k += 4) {
+				uint64_t addr = pool + rng() % (64 * VU_PAGE);
+
+				memcpy(&words[k], &addr, 8);
+				words[k + 2] = (uint32_t)(rng() % (2 * VU_PAGE));
+			}
+		}
+		len = (uint32_t)(rng() % 2 ? rng() % sizeof(words) : 24 + rng() % 48);
+		if (len < 1)
+			len = 1;
+		answered += gpu_submit(words[0] >= VIRTIO_GPU_CMD_UPDATE_CURSOR ? 1 : 0, words, len,
+				       reply, sizeof(reply)) > 0;
+	}
+	gpu_submit(0, &info, sizeof(info), &resp, sizeof(resp));
+	check(resp.hdr.type == VIRTIO_GPU_RESP_OK_DISPLAY_INFO,
+	      "fuzz: %u commands (%u answered), device still answers", iterations, answered);
+	for (uint32_t id = 1; id <= 4; id++)
+		gpu_simple(VIRTIO_GPU_CMD_RESOURCE_UNREF, id);
+	vu_free(&video.f, pool, 64 * VU_PAGE);
+}
+
 /* ---- decode: OUTPUT buffers are GPU resources ---- */
 
 struct out_buf {
@@ -1221,6 +1314,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: vv-gpu-client --video-socket V --gpu-socket G check\n"
+		"       vv-gpu-client --video-socket V --gpu-socket G fuzz [--iterations N]\n"
 		"       vv-gpu-client --video-socket V --gpu-socket G decode --codec C --input F\n"
 		"                     --output OUT [--format nv12|bgra] [--hostile] [--scatter]\n");
 	exit(2);
@@ -1237,6 +1331,7 @@ int main(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "hostile", no_argument, NULL, 'H' },
 		{ "scatter", no_argument, NULL, 'S' },
+		{ "iterations", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ 0 },
 	};
@@ -1244,6 +1339,7 @@ int main(int argc, char **argv)
 		   *output = NULL, *mode;
 	uint64_t want = (1ull << VIRTIO_VIDEO_F_RESOURCE_GUEST_PAGES) |
 			(1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT);
+	unsigned int iterations = 20000;
 	int c;
 
 	d.format = VIRTIO_VIDEO_FORMAT_NV12;
@@ -1264,6 +1360,7 @@ int main(int argc, char **argv)
 			break;
 		case 'H': d.hostile = true; break;
 		case 'S': scatter_backing = true; break;
+		case 'n': iterations = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 't': timeout_ms = atoi(optarg); break;
 		default: usage();
 		}
@@ -1283,6 +1380,8 @@ int main(int argc, char **argv)
 		check_resources();
 		check_uuids();
 		check_display_socket();
+	} else if (!strcmp(mode, "fuzz")) {
+		run_fuzz(iterations);
 	} else if (!strcmp(mode, "decode")) {
 		if (!codec || !input || !output)
 			usage();
