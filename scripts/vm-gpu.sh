@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154,SC2034 # shares variables with vm-run both ways
 # Sourced by scripts/vm-run: the GPU part of a run (not a command itself).
 #   --gpu              attach the daemon's virtio-gpu backend with QEMU's stock
 #                      vhost-user-gpu-pci (the daemon gets --gpu-socket-path;
@@ -11,6 +12,7 @@
 
 vv_screenshot=''
 vv_gpu_backend=''	# vhost-user (our daemon) or qemu (virtio-gpu-pci)
+vv_gpu_daemon_argv=()	# what the daemon needs for it
 vv_gpu_last_shot=0
 
 # vv_gpu_set_option --screenshot FILE | --screenshot=FILE
@@ -28,17 +30,12 @@ vv_gpu_wants_daemon() {
 	[ "$gpu" = 1 ] || return 1
 	if [ -x "$daemon" ]; then
 		vv_gpu_backend=vhost-user
+		vv_gpu_daemon_argv=(--gpu-socket-path "$sockdir/gpu.sock")
 		return 0
 	fi
 	vv_gpu_backend=qemu
 	vv_say "warning: no daemon at $daemon; --gpu falls back to QEMU's virtio-gpu-pci (no UUIDs)"
 	return 1
-}
-
-# Arguments for the daemon's command line.
-vv_gpu_daemon_args() {
-	[ "$vv_gpu_backend" = vhost-user ] && printf '%s\n' --gpu-socket-path "$sockdir/gpu.sock"
-	return 0
 }
 
 # The daemon made its GPU socket (or none is expected).
