@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -301,10 +302,19 @@ static bool display_drain(struct vv_gpu_dev *dev)
 	}
 }
 
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /*
  * Sends one message: header, payload and optional trailing data. A message
  * cut short would desynchronise the stream for good, so any failure (QEMU
- * gone, or not reading for DISPLAY_SEND_TIMEOUT_MS) drops the socket.
+ * gone, or the message not taken within DISPLAY_SEND_TIMEOUT_MS) drops the
+ * socket.
  */
 static bool display_send(struct vv_gpu_dev *dev, uint32_t request, const void *payload,
 			 uint32_t size, const void *data, uint32_t data_size)
@@ -316,6 +326,7 @@ static bool display_send(struct vv_gpu_dev *dev, uint32_t request, const void *p
 		{ .iov_base = (void *)data, .iov_len = data_size },
 	};
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 3 };
+	uint64_t start = monotonic_ms();
 
 	if (dev->display_fd < 0)
 		return false;
@@ -337,6 +348,11 @@ static bool display_send(struct vv_gpu_dev *dev, uint32_t request, const void *p
 		if (mh.msg_iovlen) {
 			mh.msg_iov->iov_base = (uint8_t *)mh.msg_iov->iov_base + w;
 			mh.msg_iov->iov_len -= (size_t)w;
+			/* Each sendmsg may wait the whole timeout: bound the message. */
+			if (monotonic_ms() - start >= DISPLAY_SEND_TIMEOUT_MS) {
+				errno = ETIMEDOUT;
+				goto fail;
+			}
 		}
 	}
 	return true;

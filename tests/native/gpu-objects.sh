@@ -5,7 +5,8 @@
 #  - GPU command checks, hostile requests, UUID rules (v4, unique, stable on
 #    repeat, forgotten on unref; unknown and freed UUIDs refused by the video
 #    device with ERR_INVALID_PARAMETER), and the vhost-user-gpu display socket
-#    with the client in QEMU's place (SCANOUT, UPDATE pixels in strips, cursor);
+#    with the client in QEMU's place (SCANOUT, UPDATE pixels in strips, cursor,
+#    QEMU gone, QEMU not reading), a GPU reconnection killing the old UUIDs;
 #  - 20000 random and edge-valued GPU commands: answered, never a crash;
 #  - decodes whose OUTPUT buffers are all GPU resources named by UUID: the
 #    frames read back from the resources' backing pages match ffmpeg's own

@@ -855,6 +855,66 @@ static void check_display_socket(void)
 		free(display.msgs[i].payload);
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * QEMU stuck (its main loop busy, e.g. waiting for a vhost-user answer of
+ * ours): the display socket is never read. The device must not hang with it:
+ * a flush gives up on the display within seconds and later ones are quick.
+ */
+static void check_stuck_display(void)
+{
+	static const uint8_t bgrx[4] = { 2, 1, 0, 3 };
+	uint64_t gpa;
+	double t0, first, second;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) ||
+	    vu_call_ack(&gpu, VHOST_USER_GPU_SET_SOCKET, NULL, 0, &sv[1], 1))
+		die("display socket: %s", gpu.err[0] ? gpu.err : strerror(errno));
+	close(sv[1]);
+	pattern_resource(20, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 1024, 768, bgrx, &gpa);
+	scanout_cmd(20, 0, 0, 1024, 768);
+	t0 = now_s();
+	check(flush_cmd(20, 0, 0, 1024, 768) == VIRTIO_GPU_RESP_OK_NODATA, "stuck display: flush answered");
+	first = now_s() - t0;
+	t0 = now_s();
+	flush_cmd(20, 0, 0, 1024, 768);
+	second = now_s() - t0;
+	check(first < 3.5 && second < 0.5,
+	      "stuck display: the device gave up on it (first flush %.1f s, next %.2f s)", first, second);
+	gpu_simple(VIRTIO_GPU_CMD_RESOURCE_UNREF, 20);
+	vu_free(&video.f, gpa, 1024 * 768 * 4 + VU_PAGE);
+	close(sv[0]);
+}
+
+/* A new GPU connection starts empty: the old one's UUIDs are all dead. */
+static void check_reconnect(const char *gpu_path)
+{
+	struct gpu_buf b;
+	struct virtio_video_params p = { .num_planes = 1, .plane_formats = { { 4096, 64 } } };
+	uint8_t uuid[16];
+	struct virtio_video_cmd_hdr destroy = { VIRTIO_VIDEO_CMD_STREAM_DESTROY, 2 };
+
+	gpu_buf_new(&b, 300, 32, 32);
+	memcpy(uuid, b.uuid, 16);
+	gpu_close();
+	gpu_open(gpu_path);
+	stream_create(2, VIRTIO_VIDEO_FORMAT_H264);
+	check(create_object_resource(2, 1, uuid, &p) == VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+	      "UUID of a GPU connection that ended: ERR_INVALID_PARAMETER");
+	check(gpu_assign_uuid(300, uuid) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID,
+	      "resources of the old GPU connection are gone");
+	video_expect(&destroy, sizeof(destroy), VIRTIO_VIDEO_RESP_OK_NODATA);
+	gpu_buf_free(&b);
+}
+
 /* ---- fuzz ---- */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -1380,6 +1440,8 @@ int main(int argc, char **argv)
 		check_resources();
 		check_uuids();
 		check_display_socket();
+		check_stuck_display();
+		check_reconnect(gpu_path);
 	} else if (!strcmp(mode, "fuzz")) {
 		run_fuzz(iterations);
 	} else if (!strcmp(mode, "decode")) {
