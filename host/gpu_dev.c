@@ -991,20 +991,11 @@ static void handle_command(struct vv_gpu_dev *dev, struct vu_elem *elem, bool cu
 
 /* ---- vhost-user glue ---- */
 
-/*
- * QEMU's vhost-user-gpu hands the backend every feature the guest acked,
- * transport bits included, and virtio-pci offers RING_RESET by itself. The
- * server refuses features it did not offer, so we offer it: the guest's
- * virtio-gpu driver never resets a single queue, and QEMU would not forward
- * such a reset to a vhost-user backend anyway.
- */
-#define VIRTIO_F_RING_RESET_BIT 40
-
 static uint64_t gpu_get_features(struct vu_dev *vu)
 {
 	(void)vu;
 	return (1ull << VU_F_VERSION_1) | (1ull << VU_F_INDIRECT_DESC) |
-	       (1ull << VU_F_EVENT_IDX) | (1ull << VIRTIO_F_RING_RESET_BIT) |
+	       (1ull << VU_F_EVENT_IDX) |
 	       (1ull << VIRTIO_GPU_F_EDID) | (1ull << VIRTIO_GPU_F_RESOURCE_UUID);
 }
 

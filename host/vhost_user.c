@@ -78,6 +78,8 @@ static const char *const vu_request_names[VU_REQUEST_MAX] = {
 #define VU_FLAG_NEED_REPLY (1u << 3)
 #define VU_VRING_IDX_MASK 0xffu
 #define VU_VRING_NOFD (1u << 8)
+/* Feature bits 24..41 belong to the virtio transport, not the device. */
+#define VU_TRANSPORT_FEATURES (((1ull << 42) - 1) & ~((1ull << 24) - 1))
 #define VU_MAX_CONFIG 256
 #define VU_MAX_FDS 8
 
@@ -817,14 +819,25 @@ static int handle_msg(struct vu_dev *dev, struct vu_msg *msg)
 	case VU_SET_FEATURES: {
 		uint64_t offered = dev->ops->get_features(dev) | (1ull << VU_F_PROTOCOL_FEATURES);
 
+		uint64_t extra;
+
 		if (!check_size(dev, msg, 8))
 			return -1;
-		if (msg->payload.u64 & ~offered) {
+		extra = msg->payload.u64 & ~offered;
+		/*
+		 * A front-end may pass on transport bits its own transport offered
+		 * the guest (QEMU's vhost-user-gpu forwards RING_RESET): those are
+		 * dropped. A device bit we never offered is an error.
+		 */
+		if (extra & ~VU_TRANSPORT_FEATURES) {
 			log_warn("%s: SET_FEATURES: 0x%llx not offered", dev->name,
-				 (unsigned long long)(msg->payload.u64 & ~offered));
+				 (unsigned long long)extra);
 			return -1;
 		}
-		dev->features = msg->payload.u64;
+		if (extra)
+			log_debug("%s: SET_FEATURES: transport bits 0x%llx ignored", dev->name,
+				  (unsigned long long)extra);
+		dev->features = msg->payload.u64 & offered;
 		dev->ops->set_features(dev, dev->features);
 		/* Without protocol features the rings are enabled at start. */
 		for (unsigned int q = 0; q < dev->nqueues; q++) {
