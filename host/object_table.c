@@ -88,6 +88,7 @@ bool vv_object_set_backing(struct vv_object *obj, const struct vv_object_entry *
 	free(obj->entries);
 	obj->entries = copy;
 	obj->num_entries = n;
+	obj->backing_generation++;
 	return true;
 }
 

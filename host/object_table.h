@@ -31,6 +31,7 @@ struct vv_object {
 	/* Current backing; may be replaced while the object lives. */
 	unsigned int num_entries;
 	struct vv_object_entry *entries;
+	unsigned long long backing_generation;	/* bumped at every change */
 	/* Counters for logs and tests */
 	unsigned long long writes;
 };

@@ -242,6 +242,19 @@ int vu_gpa_to_iov(const struct vu_dev *dev, uint64_t gpa, uint64_t len,
 	return (int)n;
 }
 
+bool vu_gpa_to_file(const struct vu_dev *dev, uint64_t gpa, int *fd, uint64_t *offset,
+		    uint64_t *avail)
+{
+	const struct vu_region *r = find_gpa(dev, gpa);
+
+	if (!r)
+		return false;
+	*fd = r->fd;
+	*offset = r->mmap_offset + (gpa - r->gpa);
+	*avail = r->size - (gpa - r->gpa);
+	return true;
+}
+
 /* Front-end virtual address of a whole ring part to our pointer, or NULL. */
 static void *qva_to_ptr(const struct vu_dev *dev, uint64_t qva, uint64_t len)
 {
@@ -259,8 +272,10 @@ static void *qva_to_ptr(const struct vu_dev *dev, uint64_t qva, uint64_t len)
 
 static void unmap_regions(struct vu_dev *dev)
 {
-	for (unsigned int i = 0; i < dev->nregions; i++)
+	for (unsigned int i = 0; i < dev->nregions; i++) {
 		munmap(dev->regions[i].mmap_addr, dev->regions[i].mmap_size);
+		close(dev->regions[i].fd);
+	}
 	dev->nregions = 0;
 }
 
@@ -761,6 +776,7 @@ static int set_mem_table(struct vu_dev *dev, struct vu_msg *msg)
 		fresh[i] = (struct vu_region){
 			.gpa = r->gpa, .size = r->size, .qva = r->qva,
 			.mmap_offset = r->mmap_offset, .mmap_addr = addr, .mmap_size = map_size,
+			.fd = msg->fds[i],
 		};
 	}
 	/* The device drops everything that points into the old memory first. */
@@ -768,6 +784,9 @@ static int set_mem_table(struct vu_dev *dev, struct vu_msg *msg)
 	unmap_regions(dev);
 	memcpy(dev->regions, fresh, sizeof(fresh));
 	dev->nregions = n;
+	/* The regions own their fds now. */
+	for (unsigned int i = 0; i < n; i++)
+		msg->fds[i] = -1;
 	for (unsigned int q = 0; q < dev->nqueues; q++)
 		if (dev->vq[q].desc_qva)
 			vring_map(dev, &dev->vq[q]);

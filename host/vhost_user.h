@@ -40,6 +40,7 @@ struct vu_region {
 	uint64_t mmap_offset;
 	uint8_t *mmap_addr;	/* our mapping of the whole fd range */
 	uint64_t mmap_size;
+	int fd;			/* kept for contiguous views of scattered buffers */
 };
 
 /* One descriptor chain taken from the available ring. */
@@ -141,6 +142,15 @@ void vu_elem_free(struct vu_elem *elem);
  */
 int vu_gpa_to_iov(const struct vu_dev *dev, uint64_t gpa, uint64_t len,
 		  struct iovec *iov, unsigned int max);
+
+/*
+ * Where guest physical address gpa lives in the front-end's memory: the fd of
+ * its region, the offset in that file, and the bytes the region holds from
+ * there. False if gpa is not guest memory. Lets a device map scattered guest
+ * pages next to each other (vu_view_*).
+ */
+bool vu_gpa_to_file(const struct vu_dev *dev, uint64_t gpa, int *fd, uint64_t *offset,
+		    uint64_t *avail);
 
 /* Copies between an iovec list and a flat buffer; return bytes copied. */
 size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t offset,

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../include/virtio_video.h"
 #include "log.h"
@@ -35,6 +36,19 @@
 
 enum { Q_IN, Q_OUT, Q_COUNT };
 
+/*
+ * A scattered guest buffer seen as one range of our address space: its pages
+ * mapped one after the other from the front-end's memory files, so a decoded
+ * picture is written in place, with no bounce buffer.
+ */
+struct view {
+	uint8_t *reservation;		/* NULL: no view */
+	size_t reservation_len;
+	uint8_t *data;			/* byte 0 of the buffer */
+	const struct vv_object_entry *entries;	/* what the view was made of */
+	unsigned long long generation;
+};
+
 struct resource {
 	struct resource *next;		/* in the queue's resource list */
 	struct resource *queued_next;	/* in the queue's FIFO while queued */
@@ -49,6 +63,8 @@ struct resource {
 	uint32_t total_entries;
 	struct vv_object_entry *entries;	/* guest pages */
 	struct vv_object *objects[VIRTIO_VIDEO_MAX_PLANES];	/* virtio objects */
+	/* Contiguous views of scattered plane buffers, made on first use. */
+	struct view views[VIRTIO_VIDEO_MAX_PLANES];
 	/* While queued */
 	struct vu_elem *elem;
 	uint64_t timestamp;
@@ -505,6 +521,93 @@ static bool plane_location(const struct resource *r, const struct params *p,
 	return true;
 }
 
+static void view_drop(struct view *v)
+{
+	if (v->reservation)
+		munmap(v->reservation, v->reservation_len);
+	memset(v, 0, sizeof(*v));
+}
+
+static void resource_free(struct resource *r)
+{
+	for (unsigned int i = 0; i < VIRTIO_VIDEO_MAX_PLANES; i++) {
+		view_drop(&r->views[i]);
+		vv_object_put(r->objects[i]);
+	}
+	free(r->entries);
+	free(r);
+}
+
+/*
+ * Maps entries[0..n) one after the other. Possible when every entry but the
+ * first starts on a page and every entry but the last ends on one (what a
+ * scatter list of pages is), and the front-end's memory is in files.
+ */
+static bool view_build(struct vv_video_dev *dev, struct view *v,
+		       const struct vv_object_entry *entries, unsigned int n)
+{
+	const uint64_t page = 4096;
+	uint64_t lead = entries[0].addr % page, total = entries_length(entries, n);
+	size_t pos = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		if ((i > 0 && entries[i].addr % page) ||
+		    (i + 1 < n && (entries[i].addr + entries[i].len) % page))
+			return false;
+	v->reservation_len = (lead + total + page - 1) / page * page;
+	v->reservation = mmap(NULL, v->reservation_len, PROT_NONE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (v->reservation == MAP_FAILED) {
+		v->reservation = NULL;
+		return false;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t gpa = entries[i].addr - (i ? 0 : lead);
+		uint64_t len = (entries[i].len + (i ? 0 : lead) + page - 1) / page * page;
+
+		while (len) {
+			uint64_t offset, avail, chunk;
+			int fd;
+
+			if (!vu_gpa_to_file(&dev->vu, gpa, &fd, &offset, &avail) ||
+			    offset % page)
+				goto fail;
+			chunk = len < avail ? len : avail;
+			if (chunk % page ||
+			    mmap(v->reservation + pos, chunk, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_FIXED, fd, (off_t)offset) == MAP_FAILED)
+				goto fail;
+			pos += chunk;
+			gpa += chunk;
+			len -= chunk;
+		}
+	}
+	v->data = v->reservation + lead;
+	v->entries = entries;
+	return true;
+fail:
+	view_drop(v);
+	return false;
+}
+
+/* Plane buffer b of r seen contiguously, or NULL (then a bounce buffer serves). */
+static uint8_t *resource_view(struct vv_video_dev *dev, struct resource *r, unsigned int b,
+			      const struct vv_object_entry *entries, unsigned int n)
+{
+	struct view *v = &r->views[b];
+	const struct vv_object *obj = r->objects[b];
+	unsigned long long generation = obj ? obj->backing_generation : 0;
+
+	if (v->reservation && (v->entries != entries || v->generation != generation))
+		view_drop(v);
+	if (!v->reservation) {
+		if (!view_build(dev, v, entries, n))
+			return NULL;
+		v->generation = generation;
+	}
+	return v->data;
+}
+
 static uint8_t *bounce_buffer(struct vv_video_dev *dev, size_t size)
 {
 	if (size > dev->bounce_size) {
@@ -531,6 +634,8 @@ static long write_picture(struct vv_video_dev *dev, struct stream *s, struct res
 	struct vv_plane planes[VIRTIO_VIDEO_MAX_PLANES];
 	struct iovec *iovs[VIRTIO_VIDEO_MAX_PLANES] = { 0 };
 	int iov_count[VIRTIO_VIDEO_MAX_PLANES] = { 0 };
+	uint8_t *in_place[VIRTIO_VIDEO_MAX_PLANES] = { 0 };
+	bool per_plane = r->layout == VIRTIO_VIDEO_PLANES_LAYOUT_PER_PLANE;
 	size_t bounce_total = 0, bounce_off = 0;
 	long written = 0;
 	int ret;
@@ -552,16 +657,24 @@ static long write_picture(struct vv_video_dev *dev, struct stream *s, struct res
 		iov_count[i] = map_entries(dev, entries, n, offset, p->plane_size[i], iovs[i], max);
 		if (iov_count[i] < 0)
 			goto too_small;
-		if (iov_count[i] > 1)
-			bounce_total += p->plane_size[i];
+		if (iov_count[i] == 1) {
+			in_place[i] = iovs[i][0].iov_base;
+		} else {
+			uint8_t *view = resource_view(dev, r, per_plane ? i : 0, entries, n);
+
+			if (view)
+				in_place[i] = view + offset;
+			else
+				bounce_total += p->plane_size[i];
+		}
 	}
 	if (bounce_total && !bounce_buffer(dev, bounce_total))
 		goto fail;
 	for (unsigned int i = 0; i < p->num_planes; i++) {
 		planes[i].stride = p->stride[i];
 		planes[i].size = p->plane_size[i];
-		if (iov_count[i] == 1) {
-			planes[i].data = iovs[i][0].iov_base;
+		if (in_place[i]) {
+			planes[i].data = in_place[i];
 		} else {
 			planes[i].data = dev->bounce + bounce_off;
 			bounce_off += p->plane_size[i];
@@ -571,7 +684,7 @@ static long write_picture(struct vv_video_dev *dev, struct stream *s, struct res
 	if (ret < 0)
 		goto fail;
 	for (unsigned int i = 0; i < p->num_planes; i++) {
-		if (iov_count[i] > 1)
+		if (!in_place[i])
 			iov_from_buf(iovs[i], (unsigned int)iov_count[i], 0, planes[i].data,
 				     planes[i].size);
 		written += (long)p->plane_size[i];
@@ -756,10 +869,7 @@ static void free_resources(struct stream *s, int q)
 	while (r) {
 		struct resource *next = r->next;
 
-		free(r->entries);
-		for (unsigned int i = 0; i < VIRTIO_VIDEO_MAX_PLANES; i++)
-			vv_object_put(r->objects[i]);
-		free(r);
+		resource_free(r);
 		r = next;
 	}
 	s->resources[q] = NULL;
@@ -1102,10 +1212,7 @@ static void cmd_resource_create(struct command *cmd)
 	else
 		type = parse_entries(cmd, s, r, req);
 	if (type != VIRTIO_VIDEO_RESP_OK_NODATA) {
-		free(r->entries);
-		for (unsigned int i = 0; i < VIRTIO_VIDEO_MAX_PLANES; i++)
-			vv_object_put(r->objects[i]);
-		free(r);
+		resource_free(r);
 		reply(cmd, type);
 		return;
 	}
