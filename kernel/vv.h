@@ -189,6 +189,8 @@ struct vv_ctx {
 	bool draining;			/* STREAM_DRAIN sent, LAST not yet out */
 	bool stopped;			/* drained, waiting for DEC_CMD_START */
 	bool last_pending;		/* next CAPTURE buffer goes back empty, LAST */
+	bool rc_pending;		/* SOURCE_CHANGE waits for the client's buffers */
+	unsigned int cap_out;		/* CAPTURE buffers done and not queued again */
 	bool clearing[2];		/* QUEUE_CLEAR in progress */
 	bool requeue_dst;		/* cleared CAPTURE buffers go back to the ready list */
 	bool error;
@@ -208,6 +210,7 @@ struct vv_ctx {
 
 	unsigned long events;		/* VV_EV_* bits */
 	struct work_struct event_work;
+	struct delayed_work rc_work;	/* SOURCE_CHANGE at the latest */
 	bool closing;			/* under dev->ctx_lock */
 };
 
@@ -284,5 +287,7 @@ int vv_dec_ensure_stream(struct vv_ctx *ctx);
 int vv_dec_start(struct vv_ctx *ctx, unsigned int q);
 void vv_dec_stopped(struct vv_ctx *ctx, unsigned int q);
 void vv_dec_set_error(struct vv_ctx *ctx);
+void vv_dec_rc_check(struct vv_ctx *ctx);
+void vv_dec_rc_work(struct work_struct *work);
 
 #endif /* VV_H */

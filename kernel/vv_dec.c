@@ -13,6 +13,7 @@
 #define VV_DEF_H 480
 #define VV_MIN_SRC_SIZE SZ_256K
 #define VV_MAX_SRC_SIZE SZ_32M
+#define VV_RC_DELAY_MS 500
 
 static u32 vv_src_size(u32 w, u32 h, u32 req)
 {
@@ -121,6 +122,20 @@ static int vv_dec_set_dst_params(struct vv_ctx *ctx)
 	return ret;
 }
 
+static void vv_dec_rc_fire(struct vv_ctx *ctx, bool last);
+
+/* Does the device's current picture size differ from our CAPTURE format? */
+static bool vv_dec_same_size(struct vv_ctx *ctx)
+{
+	struct virtio_video_params p;
+
+	if (vv_cmd_get_params(ctx->dev, ctx->stream_id,
+			      VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, &p))
+		return true;
+	return le32_to_cpu(p.frame_width) == ctx->cap_w &&
+	       le32_to_cpu(p.frame_height) == ctx->cap_h;
+}
+
 /* start_streaming of queue @q (ctx->lock held). */
 int vv_dec_start(struct vv_ctx *ctx, unsigned int q)
 {
@@ -135,6 +150,12 @@ int vv_dec_start(struct vv_ctx *ctx, unsigned int q)
 			return ret;
 	} else {
 		ret = vv_dec_set_dst_params(ctx);
+		if (ret == -EINVAL && !vv_dec_same_size(ctx)) {
+			/* Our format is for pictures to come: the event will tell. */
+			dev_dbg(&ctx->dev->vdev->dev, "stream %u: layout for a later size\n",
+				ctx->stream_id);
+			ret = 0;
+		}
 		if (ret)
 			return ret;
 	}
@@ -158,10 +179,14 @@ void vv_dec_stopped(struct vv_ctx *ctx, unsigned int q)
 	ctx->stopped = false;
 	if (q == VV_Q_DST)
 		ctx->last_pending = false;
+	ctx->cap_out = 0;
 	/* QUEUE_CLEAR resets a failed stream. */
 	if (!dev->dead && !dev->broken)
 		ctx->error = false;
 	spin_unlock_irq(&ctx->slock);
+	/* The client stopped CAPTURE before it saw a pending SOURCE_CHANGE. */
+	if (q == VV_Q_DST && ctx->rc_pending)
+		vv_dec_rc_fire(ctx, false);
 }
 
 void vv_dec_set_error(struct vv_ctx *ctx)
@@ -264,13 +289,47 @@ static void vv_dec_res_changed(struct vv_ctx *ctx)
 	ctx->need_ack = true;
 	spin_unlock_irq(&ctx->slock);
 	if (vb2_is_streaming(dq)) {
-		/* Take the buffers back; the first one returns empty with LAST. */
+		/*
+		 * Take the buffers back. SOURCE_CHANGE and the empty LAST buffer
+		 * follow once the client has dequeued every frame of the old
+		 * size and queued its buffers again (or after a while): clients
+		 * (GStreamer, FFmpeg) reconfigure as soon as they see the event,
+		 * dropping frames still queued, and FFmpeg waits for its own
+		 * references to the old buffers.
+		 */
 		vv_clear_queue(ctx, VV_Q_DST, true);
-		vv_dec_source_change(ctx);
-		vv_dec_mark_last(ctx);
+		ctx->rc_pending = true;
+		schedule_delayed_work(&ctx->rc_work, msecs_to_jiffies(VV_RC_DELAY_MS));
+		vv_dec_rc_check(ctx);
 		return;
 	}
 	vv_dec_source_change(ctx);
+}
+
+/* The deferred SOURCE_CHANGE of a resolution change (ctx->lock held). */
+static void vv_dec_rc_fire(struct vv_ctx *ctx, bool last)
+{
+	ctx->rc_pending = false;
+	cancel_delayed_work(&ctx->rc_work);
+	vv_dec_source_change(ctx);
+	if (last)
+		vv_dec_mark_last(ctx);
+}
+
+void vv_dec_rc_check(struct vv_ctx *ctx)
+{
+	if (ctx->rc_pending && !READ_ONCE(ctx->cap_out))
+		vv_dec_rc_fire(ctx, true);
+}
+
+void vv_dec_rc_work(struct work_struct *work)
+{
+	struct vv_ctx *ctx = container_of(to_delayed_work(work), struct vv_ctx, rc_work);
+
+	mutex_lock(&ctx->lock);
+	if (ctx->rc_pending && vb2_is_streaming(v4l2_m2m_get_dst_vq(ctx->fh.m2m_ctx)))
+		vv_dec_rc_fire(ctx, true);
+	mutex_unlock(&ctx->lock);
 }
 
 void vv_dec_event_work(struct work_struct *work)
@@ -602,8 +661,14 @@ static int vv_s_fmt_src(struct vv_ctx *ctx, struct v4l2_format *f)
 	ctx->xfer_func = pix->xfer_func;
 	ctx->ycbcr_enc = pix->ycbcr_enc;
 	ctx->quantization = pix->quantization;
-	if (!dst_busy)
+	if (!dst_busy) {
 		vv_dec_reset_capture(ctx);
+		/* Nothing allocated: the next stream starts from scratch. */
+		if (ctx->stream_created) {
+			vv_cmd_stream_destroy(ctx->dev, ctx->stream_id);
+			ctx->stream_created = false;
+		}
+	}
 	return 0;
 }
 
@@ -723,6 +788,7 @@ static int vv_dec_open(struct file *file)
 	spin_lock_init(&ctx->slock);
 	init_waitqueue_head(&ctx->slot_wq);
 	INIT_WORK(&ctx->event_work, vv_dec_event_work);
+	INIT_DELAYED_WORK(&ctx->rc_work, vv_dec_rc_work);
 	ctx->dev = dev;
 
 	ctx->coded = NULL;
@@ -791,6 +857,11 @@ static int vv_dec_release(struct file *file)
 	ctx->closing = true;
 	spin_unlock(&dev->ctx_lock);
 	cancel_work_sync(&ctx->event_work);
+
+	mutex_lock(&ctx->lock);
+	ctx->rc_pending = false;
+	mutex_unlock(&ctx->lock);
+	cancel_delayed_work_sync(&ctx->rc_work);
 
 	mutex_lock(&ctx->lock);
 	v4l2_m2m_ctx_release(ctx->fh.m2m_ctx);

@@ -107,8 +107,11 @@ static void vv_buf_queue(struct vb2_buffer *vb)
 
 	if (!vb->vb2_queue->is_output) {
 		spin_lock_irqsave(&ctx->slock, flags);
+		if (ctx->cap_out)
+			ctx->cap_out--;
 		last = ctx->last_pending && vb2_start_streaming_called(vb->vb2_queue);
-		ctx->last_pending = false;
+		if (last)
+			ctx->last_pending = false;
 		spin_unlock_irqrestore(&ctx->slock, flags);
 		if (last) {
 			vbuf->flags |= V4L2_BUF_FLAG_LAST;
@@ -118,6 +121,8 @@ static void vv_buf_queue(struct vb2_buffer *vb)
 		}
 	}
 	v4l2_m2m_buf_queue(ctx->fh.m2m_ctx, vbuf);
+	if (!vb->vb2_queue->is_output)
+		vv_dec_rc_check(ctx);
 	vv_pump(ctx);
 }
 
@@ -128,6 +133,8 @@ static int vv_start_streaming(struct vb2_queue *vq, unsigned int count)
 	int ret;
 
 	ctx->sequence[q] = 0;
+	if (q == VV_Q_DST)
+		ctx->cap_out = 0;
 	ret = vv_dec_start(ctx, q);
 	if (ret) {
 		vv_return_all(ctx, q, VB2_BUF_STATE_QUEUED);
@@ -354,6 +361,8 @@ void vv_done(struct vv_ctx *ctx, struct vb2_v4l2_buffer *vbuf, enum vb2_buffer_s
 
 	spin_lock_irqsave(&ctx->slock, flags);
 	vbuf->sequence = ctx->sequence[q]++;
+	if (q == VV_Q_DST && state != VB2_BUF_STATE_QUEUED)
+		ctx->cap_out++;
 	spin_unlock_irqrestore(&ctx->slock, flags);
 	vbuf->field = V4L2_FIELD_NONE;
 	if (state == VB2_BUF_STATE_ERROR)

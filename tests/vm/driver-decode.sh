@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Guest driver: decodes through /dev/videoN with stock GStreamer (v4l2h264dec,
+# v4l2h265dec, v4l2vp8dec, v4l2vp9dec; capture-io-mode mmap, dmabuf and
+# dmabuf-import) and FFmpeg (*_v4l2m2m, -fps_mode passthrough): the MD5 of the
+# I420 frames must equal the host's software decode, mid-stream resolution
+# changes included. One boot.
+. "$(dirname "$0")/lib"
+have_daemon || skip "no daemon at $VV_BUILD/vhost-user-video (make host-all)"
+guest_modules || skip "guest driver not built (no kernel/*.ko)"
+streams=$VV_BUILD/test-streams
+basic="h264.h264 hevc.hevc vp8.ivf vp9.ivf"
+change="h264-reschange.h264 vp9-reschange.ivf"
+odd="h264-odd.h264 vp9-odd.ivf"
+for s in $basic $change $odd; do
+	[ -f "$streams/$s" ] || skip "no $streams/$s (the native tests generate the streams)"
+	[ -s "$streams/$s.md5" ] && [ "$streams/$s.md5" -nt "$streams/$s" ] && continue
+	ffmpeg -nostdin -v error -i "$streams/$s" -autoscale 0 -f rawvideo -pix_fmt yuv420p - |
+		md5sum | cut -d' ' -f1 >"$streams/$s.md5"
+done
+
+g=tests/guest/decode.sh
+run_vm decode --timeout 900 -- bash -c "
+	bash $g $streams gst $basic $change $odd
+	bash $g $streams gst:dmabuf h264.h264 vp9.ivf h264-reschange.h264
+	bash $g $streams gst:dmabuf-import h264.h264 vp9.ivf
+	bash $g $streams ffmpeg $basic $change"
+[ $rc = 0 ] || fail "guest run failed (exit $rc)"
+bad=0 n=0
+while read -r tool s md5; do
+	case $tool in gst*|ffmpeg*) ;; *) continue ;; esac
+	n=$((n + 1))
+	want=$(cat "$streams/$s.md5")
+	if [ "$md5" = "$want" ]; then
+		echo "ok   $tool $s"
+	else
+		echo "BAD  $tool $s: $md5, host $want"
+		bad=$((bad + 1))
+	fi
+done <"$tmp/decode.out"
+[ $n -ge 19 ] || fail "only $n decodes reported"
+[ $bad = 0 ] || fail "$bad of $n decodes differ from the host decode"
+echo "ok ($n decodes)"
