@@ -13,5 +13,7 @@ vm-image:
 
 CHECK_DEPS += vm-image
 
-demo: all vm-image
+# Like check: dependencies first, then the build, then the demo.
+demo: deps
+	$(MAKE) all vm-image
 	scripts/demo
