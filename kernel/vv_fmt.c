@@ -20,6 +20,8 @@ static const struct {
 	{ VIRTIO_VIDEO_FORMAT_VP9, V4L2_PIX_FMT_VP9, 1, false },
 	{ VIRTIO_VIDEO_FORMAT_NV12, V4L2_PIX_FMT_NV12, 2, false },
 	{ VIRTIO_VIDEO_FORMAT_YUV420, V4L2_PIX_FMT_YUV420, 3, false },
+	{ VIRTIO_VIDEO_FORMAT_BGRA8888, V4L2_PIX_FMT_ABGR32, 1, false },
+	{ VIRTIO_VIDEO_FORMAT_ARGB8888, V4L2_PIX_FMT_ARGB32, 1, false },
 };
 
 u32 vv_fmt_to_fourcc(u32 vfmt)
@@ -54,7 +56,8 @@ unsigned int vv_fmt_num_planes(u32 fourcc)
 
 /*
  * Contiguous NV12 / YUV420 in one memory plane: luma rows of @bpl bytes,
- * then the chroma plane(s) of (h + 1) / 2 rows.
+ * then the chroma plane(s) of (h + 1) / 2 rows. Packed 32-bit RGB: rows of
+ * @bpl bytes.
  */
 void vv_fmt_layout(u32 fourcc, u32 w, u32 h, u32 min_stride, u32 align,
 		   struct vv_layout *l)
@@ -64,9 +67,18 @@ void vv_fmt_layout(u32 fourcc, u32 w, u32 h, u32 min_stride, u32 align,
 
 	if (!align || align > 256 || !is_power_of_2(align))
 		align = 1;
+	memset(l, 0, sizeof(*l));
+	if (fourcc == V4L2_PIX_FMT_ABGR32 || fourcc == V4L2_PIX_FMT_ARGB32) {
+		/* Packed 32-bit RGB (virtio BGRA8888 / ARGB8888): one plane. */
+		l->bpl = ALIGN(max(4 * w, min_stride), max_t(u32, 16, align));
+		l->num_planes = 1;
+		l->stride[0] = l->bpl;
+		l->size[0] = l->bpl * h;
+		l->sizeimage = l->size[0];
+		return;
+	}
 	bpl = ALIGN(max(w, min_stride), max_t(u32, 16, align));
 
-	memset(l, 0, sizeof(*l));
 	l->bpl = bpl;
 	if (fourcc == V4L2_PIX_FMT_YUV420) {
 		l->num_planes = 3;
