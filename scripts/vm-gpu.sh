@@ -5,13 +5,14 @@
 #                      vhost-user-gpu-pci (the daemon gets --gpu-socket-path;
 #                      its video device then accepts GPU resource UUIDs). Without
 #                      a built daemon: QEMU's own virtio-gpu-pci, with a warning.
+#   --gpu=qemu         QEMU's own virtio-gpu-pci (no RESOURCE_UUID) in any case.
 #   --screenshot FILE  (implies --gpu) save the guest display as PNG through QMP
 #                      screendump, taken when the guest reports its status (and
 #                      every 2 s before, so a guest that dies still leaves one).
 # It uses vm-run's variables: gpu, device, daemon, sockdir, logdir, qdir, vv_say.
 
 vv_screenshot=''
-vv_gpu_backend=''	# vhost-user (our daemon) or qemu (virtio-gpu-pci)
+vv_gpu_backend=''	# vhost-user (our daemon) or qemu (virtio-gpu-pci; --gpu=qemu)
 vv_gpu_daemon_argv=()	# what the daemon needs for it
 vv_gpu_last_shot=0
 
@@ -28,6 +29,7 @@ vv_gpu_set_option() {
 # Whether the daemon must run for the GPU, after option parsing.
 vv_gpu_wants_daemon() {
 	[ "$gpu" = 1 ] || return 1
+	[ "$vv_gpu_backend" = qemu ] && return 1
 	if [ -x "$daemon" ]; then
 		vv_gpu_backend=vhost-user
 		vv_gpu_daemon_argv=(--gpu-socket-path "$sockdir/gpu.sock")

@@ -857,7 +857,8 @@ int main(int argc, char **argv)
 		dequeue_src();
 		while (pos < data_len && queue_au(&aus))
 			;
-		if (pos >= data_len && !draining) {
+		/* dev-decoder.rst: a drain starts only with both queues streaming. */
+		if (pos >= data_len && !draining && cap_on) {
 			CHECK(vfd, VIDIOC_DECODER_CMD, &stop);
 			draining = true;
 			say("%u access units queued, draining", aus);
