@@ -29,11 +29,12 @@ static void vv_dec_layout(struct vv_ctx *ctx)
 }
 
 /*
- * CAPTURE formats offered: before the device has seen the stream only the
- * default one (the list may depend on the stream, dev-decoder.rst), then
- * every frame format that goes with the coded format. This also keeps
- * v4l2-compliance 1.22 passing on 6.1.y kernels, whose NV12 description
- * ("Y/UV 4:2:0") is not the one that version expects.
+ * CAPTURE formats listed (the list may depend on the stream,
+ * dev-decoder.rst): before the device has seen the stream only the default
+ * one, planar YUV420; then every frame format that goes with the coded
+ * format. v4l2-compliance 1.22 enumerates right after open and fails on
+ * 6.1.y kernels, whose NV12 description ("Y/UV 4:2:0") is not the one it
+ * expects. TRY_FMT/S_FMT take any compatible format, listed yet or not.
  */
 static bool vv_raw_offered(struct vv_ctx *ctx, const struct vv_fmt *raw)
 {
@@ -612,8 +613,9 @@ static const struct vv_fmt *vv_try_dst(struct vv_ctx *ctx, struct v4l2_format *f
 	const struct vv_fmt *fmt;
 	struct vv_layout l;
 
+	/* Listed or not yet, every format that goes with the coded one is taken. */
 	fmt = vv_caps_find(&ctx->dev->out_caps, pix->pixelformat);
-	if (!vv_raw_offered(ctx, fmt))
+	if (!fmt || !vv_fmt_compatible(ctx->dev, ctx->coded, fmt))
 		fmt = ctx->raw;
 	vv_fmt_layout(fmt->fourcc, ctx->cap_w, ctx->cap_h, ctx->dev_min_stride,
 		      fmt->plane_align, &l);

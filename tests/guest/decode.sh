@@ -42,8 +42,15 @@ for s in "$@"; do
 		md5=$(echo "$out" | sed -n 's/.*checksum=(string)\([0-9a-f]*\).*/\1/p' | tail -n 1)
 		;;
 	ffmpeg*)
+		# FFmpeg 5.1's CLI keeps a reference to the last frame; on a
+		# resolution change ff_v4l2_m2m_codec_reinit waits for it to go
+		# and deadlocks, unless a filter copies each frame (NV12 and back
+		# is lossless).
+		vf=
+		case $s in *reschange*) vf="-vf format=nv12" ;; esac
+		# shellcheck disable=SC2086
 		md5=$(timeout -s KILL 90 ffmpeg -nostdin -v error -c:v "$(ff_codec "$s")" -i "$f" \
-			-fps_mode passthrough -autoscale 0 -f rawvideo -pix_fmt yuv420p - \
+			-fps_mode passthrough -autoscale 0 $vf -f rawvideo -pix_fmt yuv420p - \
 			2>"$log/$tool-$s.log" | md5sum | cut -d' ' -f1)
 		rc=${PIPESTATUS[0]}
 		;;
