@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Zero-copy decode into virtio-gpu buffers (issue 5), one boot with --gpu (the
+# daemon's GPU: RESOURCE_UUID). tests/guest/gpu-decode allocates DRM dumb
+# buffers on the guest's virtio_gpu card, exports them with PRIME and queues
+# them as DMABUF CAPTURE buffers on the virtio-video decoder, then reads every
+# frame back through the dumb buffer's mapping. Checks, in order:
+#   1. NV12 and 2. YUV420: I420 MD5 = the host's ffmpeg decode
+#   3. BGRA (V4L2 ABGR32): MD5 = ffmpeg -pix_fmt bgra with the plugin's swscale flags
+#   4. a dumb buffer too small for the frame, queued first, is refused at QBUF
+#      (or comes back with ERROR); the decode then goes on and matches
+#   5. vgem dumb buffers (not virtio dma-bufs): MD5 matches, through guest pages
+# and, from the daemon's counters line of each stream: 1-4 put only virtio
+# objects on the frame queue (res_guest_pages_out=0, res_virtio_object_out>0),
+# 5 only guest pages. vm-run fails on any WARNING/BUG/Oops in the guest log.
+. "$(dirname "$0")/lib"
+. "$(dirname "$0")/zero-copy-lib.sh"
+zc_need_prog
+clip=$(zc_stream 320x240 30)
+p=${zc_prog#"$top"/}
+run_vm decode --gpu --timeout 300 -- bash -c "
+	d() { t=\$1; shift; $p \"\$@\" $clip; echo \"ZC \$t rc=\$?\"; }
+	d nv12 --format nv12 --output \$VV_OUT/nv12.out
+	d yuv420 --format yuv420 --output \$VV_OUT/yuv420.out
+	d bgra --format bgra --output \$VV_OUT/bgra.out
+	d small --small --output \$VV_OUT/small.out
+	modprobe vgem && d vgem --alloc vgem --output \$VV_OUT/vgem.out"
+[ "$rc" = 0 ] || fail "guest run failed (exit $rc)"
+i420=$(zc_ref_i420 "$clip")
+bgra=$(zc_ref_bgra "$clip")
+k=0 bad=0
+for t in nv12 yuv420 bgra small vgem; do
+	k=$((k + 1))
+	grep -qx "ZC $t rc=0" "$tmp/decode.out" || { echo "BAD  $t: gpu-decode failed"; bad=$((bad + 1)); continue; }
+	want=$i420
+	[ $t = bgra ] && want=$bgra
+	got=$(zc_md5 decode $t.out)
+	line=$(zc_counters decode $k)
+	echo "$t: $line"
+	pages=$(zc_field "$line" res_guest_pages_out)
+	objs=$(zc_field "$line" res_virtio_object_out)
+	if [ "$got" != "$want" ]; then
+		echo "BAD  $t: MD5 $got, host $want"; bad=$((bad + 1))
+	elif [ $t = vgem ] && { [ "${pages:-0}" -lt 1 ] || [ "$objs" != 0 ]; }; then
+		echo "BAD  $t: vgem buffers must go as guest pages (pages=$pages objects=$objs)"; bad=$((bad + 1))
+	elif [ $t != vgem ] && { [ "$pages" != 0 ] || [ "${objs:-0}" -lt 1 ]; }; then
+		echo "BAD  $t: frame queue not all virtio objects (pages=$pages objects=$objs)"; bad=$((bad + 1))
+	else
+		echo "ok   $t: MD5 $got, guest pages $pages, virtio objects $objs"
+	fi
+done
+grep -E '^gpu-decode: small buffer .*(refused at QBUF|came back with V4L2_BUF_FLAG_ERROR)' "$tmp/decode.out" ||
+	fail "the too-small buffer was neither refused nor returned with ERROR"
+[ "$(grep -c 'stream [0-9]* end:' "$(zc_run_dir decode)/daemon.log")" = 5 ] ||
+	fail "expected 5 streams in the daemon log"
+[ $bad = 0 ] || fail "$bad of 5 zero-copy decodes failed"
+echo ok
