@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Zero-copy fallbacks (issue 5), one boot with --gpu=qemu: QEMU's own
+# virtio-gpu-pci, which has no RESOURCE_UUID (and the daemon serves no GPU, so
+# the video device offers no RESOURCE_VIRTIO_OBJECT). The same guest program
+# still decodes into PRIME-exported virtio-gpu dumb buffers (NV12 and BGRA,
+# MD5 = the host's decode), now through their pages: the daemon's counters
+# must show guest pages, and no virtio object, on the frame queue. The
+# too-small buffer is refused there too.
+. "$(dirname "$0")/lib"
+. "$(dirname "$0")/zero-copy-lib.sh"
+zc_need_prog
+clip=$(zc_stream 320x240 30)
+p=${zc_prog#"$top"/}
+run_vm fallback --gpu=qemu --timeout 300 -- bash -c "
+	for d in /sys/bus/virtio/devices/*; do
+		[ \"\$(cat \$d/device)\" = 0x0010 ] && echo \"gpu-features=\$(cat \$d/features)\"
+	done
+	d() { t=\$1; shift; $p \"\$@\" $clip; echo \"ZC \$t rc=\$?\"; }
+	d nv12 --format nv12 --small --output \$VV_OUT/nv12.out
+	d bgra --format bgra --output \$VV_OUT/bgra.out"
+[ "$rc" = 0 ] || fail "guest run failed (exit $rc)"
+# Feature bit 2 (the third character) is VIRTIO_GPU_F_RESOURCE_UUID.
+grep -q '^gpu-features=..0' "$tmp/fallback.out" || fail "the GPU offered RESOURCE_UUID: not QEMU's virtio-gpu-pci"
+grep -q '^gpu-decode: small buffer .*refused at QBUF' "$tmp/fallback.out" ||
+	fail "the too-small buffer was not refused"
+k=0 bad=0
+for t in nv12 bgra; do
+	k=$((k + 1))
+	grep -qx "ZC $t rc=0" "$tmp/fallback.out" || { echo "BAD  $t: gpu-decode failed"; bad=$((bad + 1)); continue; }
+	if [ $t = bgra ]; then want=$(zc_ref_bgra "$clip"); else want=$(zc_ref_i420 "$clip"); fi
+	got=$(zc_md5 fallback $t.out)
+	line=$(zc_counters fallback $k)
+	echo "$t: $line"
+	pages=$(zc_field "$line" res_guest_pages_out)
+	objs=$(zc_field "$line" res_virtio_object_out)
+	if [ "$got" != "$want" ]; then
+		echo "BAD  $t: MD5 $got, host $want"; bad=$((bad + 1))
+	elif [ "${pages:-0}" -lt 1 ] || [ "$objs" != 0 ]; then
+		echo "BAD  $t: expected guest pages only (pages=$pages objects=$objs)"; bad=$((bad + 1))
+	else
+		echo "ok   $t: MD5 $got, guest pages $pages, virtio objects $objs"
+	fi
+done
+[ $bad = 0 ] || fail "$bad of 2 fallback decodes failed"
+echo ok
