@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Guest driver, decoder state machine (tests/guest/vv-dectest.c): decode with
+# MMAP and with DMABUF CAPTURE buffers (imported from another context's
+# EXPBUF), drain with DEC_CMD_STOP (LAST buffer, EPIPE, EOS event, EBUSY for
+# a second STOP) then DEC_CMD_START and the stream again, seek by
+# STREAMOFF/STREAMON of OUTPUT. The frames must equal the host's decode. One boot.
+. "$(dirname "$0")/lib"
+have_daemon || skip "no daemon at $VV_BUILD/vhost-user-video (make host-all)"
+guest_modules || skip "guest driver not built (no kernel/*.ko)"
+src=$VV_BUILD/test-streams/h264.h264
+prog=$VV_BUILD/guest/vv-dectest
+[ -f "$src" ] || skip "no $src (the native tests generate the streams)"
+[ -x "$prog" ] || skip "no $prog (make guest-progs)"
+ffmpeg -nostdin -v error -i "$src" -f rawvideo -pix_fmt yuv420p "$tmp/ref.yuv" || fail "host decode"
+ref=$(md5sum <"$tmp/ref.yuv" | cut -d' ' -f1)
+ref2=$(cat "$tmp/ref.yuv" "$tmp/ref.yuv" | md5sum | cut -d' ' -f1)
+
+run_vm control --timeout 400 -- bash -c '
+	for m in plain dmabuf restart seek dmabuf-restart; do
+		case $m in
+		plain) opt= ;; dmabuf) opt=--dmabuf ;; restart) opt=--restart ;;
+		seek) opt=--seek ;; dmabuf-restart) opt="--dmabuf --restart" ;;
+		esac
+		timeout -s KILL 120 "$1" $opt "$2" "$VV_OUT/$m.yuv" >"$VV_OUT/$m.log" 2>&1
+		echo "$m rc=$? $(md5sum <"$VV_OUT/$m.yuv" | cut -d" " -f1) $(tr "\n" " " <"$VV_OUT/$m.log")"
+	done' _ "$prog" "$src"
+[ $rc = 0 ] || fail "guest run failed (exit $rc)"
+bad=0
+for m in plain dmabuf restart seek dmabuf-restart; do
+	line=$(grep "^$m rc=" "$tmp/control.out")
+	want=$ref
+	case $m in *restart) want=$ref2 ;; esac
+	case $line in
+	"$m rc=0 $want "*) echo "ok   $line" ;;
+	*) echo "BAD  ${line:-$m: no result} (want $want)"; bad=$((bad + 1)) ;;
+	esac
+done
+[ $bad = 0 ] || fail "$bad of 5 modes failed"
+echo ok

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Guest driver robustness, three boots:
+# 1. 260 open/stream/close cycles (stream IDs wrap past 255 and the daemon
+#    allows 256 streams: a leaked device-side stream fails a later cycle), a
+#    full decode after them, then both modules unload.
+# 2. The host daemon is killed mid-stream: the client fails with an error
+#    (no hang), the module unloads, no WARNING/BUG/Oops (vm-run: exit 125).
+# 3. The PCI device is removed (hot-unplug) while a file is open and
+#    streaming: the client fails, nothing oopses, the module unloads.
+. "$(dirname "$0")/lib"
+have_daemon || skip "no daemon at $VV_BUILD/vhost-user-video (make host-all)"
+guest_modules || skip "guest driver not built (no kernel/*.ko)"
+src=$VV_BUILD/test-streams/h264.h264
+prog=$VV_BUILD/guest/vv-dectest
+[ -f "$src" ] || skip "no $src (the native tests generate the streams)"
+[ -x "$prog" ] || skip "no $prog (make guest-progs)"
+unload='rmmod virtio_video && rmmod v4l2_mem2mem && echo unloaded'
+
+# 1. cycles
+run_vm cycles --timeout 600 -- bash -c "
+	timeout -s KILL 400 $prog --cycles 260 $src || exit 5
+	timeout -s KILL 60 $prog $src \$VV_OUT/o.yuv || exit 6
+	$unload"
+[ $rc = 0 ] || fail "cycles: guest run failed (exit $rc)"
+grep -qx 'cycles: 260' "$tmp/cycles.out" || fail "cycles: not all done"
+grep -qx unloaded "$tmp/cycles.out" || fail "cycles: modules did not unload"
+
+# 2. the daemon dies mid-stream
+"$vm_run" --timeout 300 -- bash -c "
+	$prog --forever $src /dev/null
+	echo client-exit=\$?
+	$unload" >"$tmp/kill.out" 2>"$tmp/kill.err" &
+vm=$!
+for _ in $(seq 120); do
+	grep -qx streaming "$tmp/kill.out" && break
+	sleep 1
+done
+grep -qx streaming "$tmp/kill.out" || { kill "$vm"; wait "$vm"; fail "kill: client never streamed"; }
+sleep 3
+daemon=$(pgrep -P "$vm" -f vhost-user-video | head -n 1)
+[ -n "$daemon" ] || { kill "$vm"; wait "$vm"; fail "kill: daemon not found"; }
+kill -9 "$daemon"
+wait "$vm"
+rc=$?
+sed 's/^/  out: /' "$tmp/kill.out"
+sed 's/^/  err: /' "$tmp/kill.err"
+[ $rc = 0 ] || fail "kill: guest run failed (exit $rc)"
+grep -q '^client-exit=[1-9]' "$tmp/kill.out" || fail "kill: the client did not fail"
+grep -qx unloaded "$tmp/kill.out" || fail "kill: modules did not unload"
+
+# 3. hot-unplug with a file open
+run_vm unplug --timeout 300 -- bash -c "
+	$prog --forever $src /dev/null & pid=\$!
+	sleep 5
+	dev=\$(readlink -f /sys/bus/virtio/drivers/virtio_video/virtio*)
+	[ -n \"\$dev\" ] || exit 7
+	echo 1 >\"\$dev/../remove\" || exit 8
+	wait \$pid
+	echo client-exit=\$?
+	$unload"
+[ $rc = 0 ] || fail "unplug: guest run failed (exit $rc)"
+grep -q '^client-exit=[1-9]' "$tmp/unplug.out" || fail "unplug: the client did not fail"
+grep -qx unloaded "$tmp/unplug.out" || fail "unplug: modules did not unload"
+echo ok
