@@ -108,6 +108,8 @@ struct vv_dev {
 	struct list_head inflight;
 	wait_queue_head_t space_wq;
 	struct work_struct vq_work;
+	struct delayed_work watchdog;	/* probes a device that went quiet */
+	unsigned long last_reply;	/* jiffies of the last reply */
 	struct virtio_video_event *events;
 	bool dead;			/* removed: every command fails */
 	bool broken;			/* timed out: every command fails */
@@ -237,6 +239,7 @@ void vv_vq_evt_done(struct virtqueue *vq);
 int vv_evt_fill(struct vv_dev *dev);
 void vv_vq_cancel_all(struct vv_dev *dev);
 void vv_dev_set_broken(struct vv_dev *dev);
+void vv_watchdog(struct work_struct *work);
 
 /* vv_cmd.c */
 int vv_cmd_query_caps(struct vv_dev *dev, u32 queue_type, struct vv_caps *caps);

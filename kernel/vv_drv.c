@@ -168,6 +168,7 @@ static void vv_stop_device(struct vv_dev *dev)
 	virtio_reset_device(dev->vdev);
 	cancel_work_sync(&dev->vq_work);
 	vv_vq_cancel_all(dev);
+	cancel_delayed_work_sync(&dev->watchdog);
 	dev->vdev->config->del_vqs(dev->vdev);
 }
 
@@ -198,6 +199,7 @@ static int vv_probe(struct virtio_device *vdev)
 	INIT_LIST_HEAD(&dev->inflight);
 	init_waitqueue_head(&dev->space_wq);
 	INIT_WORK(&dev->vq_work, vv_vq_work);
+	INIT_DELAYED_WORK(&dev->watchdog, vv_watchdog);
 	spin_lock_init(&dev->ctx_lock);
 	idr_init(&dev->ctx_idr);
 	snprintf(dev->bus_info, sizeof(dev->bus_info), "platform:%s", dev_name(&vdev->dev));

@@ -76,9 +76,12 @@ int vv_req_send(struct vv_dev *dev, struct vv_req *req)
 		return ret;
 	}
 	kref_get(&req->ref);
+	if (list_empty(&dev->inflight))
+		dev->last_reply = jiffies;
 	list_add_tail(&req->node, &dev->inflight);
 	notify = virtqueue_kick_prepare(dev->cmd_vq);
 	spin_unlock_irqrestore(&dev->vq_lock, flags);
+	queue_delayed_work(system_wq, &dev->watchdog, msecs_to_jiffies(dev->timeout_ms));
 	if (notify)
 		virtqueue_notify(dev->cmd_vq);
 	return 0;
@@ -158,6 +161,7 @@ static void vv_cmd_collect(struct vv_dev *dev, struct list_head *done)
 		while ((req = virtqueue_get_buf(dev->cmd_vq, &len))) {
 			req->resp_used = min(len, req->resp_len);
 			list_move_tail(&req->node, done);
+			dev->last_reply = jiffies;
 		}
 	} while (!virtqueue_enable_cb(dev->cmd_vq));
 	spin_unlock_irqrestore(&dev->vq_lock, flags);
@@ -345,4 +349,38 @@ void vv_dev_set_broken(struct vv_dev *dev)
 	}
 	spin_unlock(&dev->ctx_lock);
 	wake_up_all(&dev->space_wq);
+}
+
+/*
+ * Buffers may legitimately stay with the device for long (no input, no
+ * free frame), so a quiet device is not a dead one: when requests have been
+ * waiting without any reply for timeout_ms, a QUERY_CAPABILITY probes it. A
+ * device that does not answer that either (its back-end died) is declared
+ * broken, and every client gets errors instead of waiting forever.
+ */
+void vv_watchdog(struct work_struct *work)
+{
+	struct vv_dev *dev = container_of(to_delayed_work(work), struct vv_dev, watchdog);
+	unsigned long timeout = msecs_to_jiffies(dev->timeout_ms);
+	unsigned long flags, quiet;
+	struct vv_caps *caps;
+	bool idle, stop;
+
+	spin_lock_irqsave(&dev->vq_lock, flags);
+	idle = list_empty(&dev->inflight);
+	stop = dev->dead || dev->broken;
+	quiet = jiffies - dev->last_reply;
+	spin_unlock_irqrestore(&dev->vq_lock, flags);
+	if (idle || stop)
+		return;
+	if (quiet < timeout) {
+		queue_delayed_work(system_wq, &dev->watchdog, timeout - quiet);
+		return;
+	}
+	caps = kmalloc(sizeof(*caps), GFP_KERNEL);
+	if (!caps)
+		return;
+	vv_cmd_query_caps(dev, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, caps);
+	kfree(caps);
+	queue_delayed_work(system_wq, &dev->watchdog, timeout);
 }

@@ -51,6 +51,7 @@ struct ctx {
 	bool write_frames;
 	unsigned int frames;
 	bool eos_event;
+	unsigned int errors;
 };
 
 static void die(const char *what)
@@ -346,7 +347,8 @@ static bool drain_dst(struct ctx *c)
 		}
 		last = b.flags & V4L2_BUF_FLAG_LAST;
 		if (b.flags & V4L2_BUF_FLAG_ERROR) {
-			fprintf(stderr, "vv-dectest: CAPTURE buffer with ERROR\n");
+			if (++c->errors == 1)
+				fprintf(stderr, "vv-dectest: CAPTURE buffer with ERROR\n");
 		} else if (p.bytesused) {
 			c->frames++;
 			if (c->write_frames)
