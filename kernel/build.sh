@@ -7,14 +7,17 @@
 # of bookworm-backports (extracted into the cache, not installed).
 # Any compiler or modpost warning fails the build.
 #   kernel/build.sh [--check-6.12] [--kver VERSION]
+#   kernel/build.sh --source-only     only fetch/unpack the source files
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/virtio-video-suite
 check612=0
+source_only=0
 kver=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--check-6.12) check612=1 ;;
+	--source-only) source_only=1 ;;
 	--kver) kver=$2; shift ;;
 	*) echo "usage: $0 [--check-6.12] [--kver VERSION]" >&2; exit 2 ;;
 	esac
@@ -23,15 +26,25 @@ done
 
 kver=${kver:-$("$top/kernel/kernel-version.sh")}
 kdir=/usr/src/linux-headers-$kver
-[ -d "$kdir" ] || { echo "kernel: $kdir missing (make deps, or apt-get install linux-headers-$kver)" >&2; exit 1; }
-srctar=/usr/src/linux-source-6.1.tar.xz
-[ -f "$srctar" ] || { echo "kernel: $srctar missing (make deps installs linux-source-6.1)" >&2; exit 1; }
 mkdir -p "$cache"
 
-# Files taken from the kernel source package: mem2mem and checkpatch.
-srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
+# Files taken from the kernel source package (mem2mem, checkpatch): the
+# linux-source-6.1 of the same version as the headers, downloaded and
+# unpacked into the cache like the harness fetches the kernel (an installed
+# /usr/src/linux-source-6.1.tar.xz of that version is used as it is).
+srcver=$(dpkg-query -W -f='${Version}' "linux-headers-$kver" 2>/dev/null ||
+	apt-cache show "linux-image-$kver" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1)
+[ -n "$srcver" ] || { echo "kernel: no version for $kver (apt-get update?)" >&2; exit 1; }
 src=$cache/linux-source-$srcver
 if [ ! -f "$src/.done" ]; then
+	srctar=/usr/src/linux-source-6.1.tar.xz
+	if [ "$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null)" != "$srcver" ]; then
+		rm -rf "$src.deb" && mkdir -p "$src.deb"
+		(cd "$src.deb" && apt-get download -qq "linux-source-6.1=$srcver") ||
+			{ echo "kernel: cannot download linux-source-6.1=$srcver" >&2; exit 1; }
+		dpkg -x "$src.deb"/linux-source-6.1_*.deb "$src.deb/root"
+		srctar=$src.deb/root/usr/src/linux-source-6.1.tar.xz
+	fi
 	rm -rf "$src" && mkdir -p "$src"
 	tar -xJf "$srctar" -C "$src" --strip-components=1 \
 		linux-source-6.1/drivers/media/v4l2-core/v4l2-mem2mem.c \
@@ -39,8 +52,11 @@ if [ ! -f "$src/.done" ]; then
 		linux-source-6.1/scripts/spelling.txt \
 		linux-source-6.1/scripts/const_structs.checkpatch
 	touch "$src/.done"
+	rm -rf "$src.deb"
 fi
 ln -sfn "$src" "$cache/linux-source"
+[ "$source_only" = 1 ] && exit 0
+[ -d "$kdir" ] || { echo "kernel: $kdir missing (make deps, or apt-get install linux-headers-$kver)" >&2; exit 1; }
 
 check_log() { # log: fail on any warning
 	if grep -Ei 'warning|error' "$1"; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Guest driver: decodes through /dev/videoN with stock GStreamer (v4l2h264dec,
-# v4l2h265dec, v4l2vp8dec, v4l2vp9dec; capture-io-mode mmap, dmabuf and
-# dmabuf-import) and FFmpeg (*_v4l2m2m, -fps_mode passthrough): the MD5 of the
+# v4l2h265dec, v4l2vp8dec, v4l2vp9dec; capture-io-mode mmap and dmabuf;
+# dmabuf-import needs a downstream pool, see docs/kernel-driver.md) and FFmpeg (*_v4l2m2m, -fps_mode passthrough): the MD5 of the
 # I420 frames must equal the host's software decode, mid-stream resolution
 # changes included. One boot.
 . "$(dirname "$0")/lib"
@@ -22,7 +22,6 @@ g=tests/guest/decode.sh
 run_vm decode --timeout 900 -- bash -c "
 	bash $g $streams gst $basic $change $odd
 	bash $g $streams gst:dmabuf h264.h264 vp9.ivf h264-reschange.h264
-	bash $g $streams gst:dmabuf-import h264.h264 vp9.ivf
 	bash $g $streams ffmpeg $basic $change"
 [ $rc = 0 ] || fail "guest run failed (exit $rc)"
 bad=0 n=0
@@ -37,6 +36,6 @@ while read -r tool s md5; do
 		bad=$((bad + 1))
 	fi
 done <"$tmp/decode.out"
-[ $n -ge 19 ] || fail "only $n decodes reported"
+[ $n -ge 17 ] || fail "only $n decodes reported"
 [ $bad = 0 ] || fail "$bad of $n decodes differ from the host decode"
 echo "ok ($n decodes)"
