@@ -13,6 +13,10 @@ static unsigned int timeout_ms = 5000;
 module_param(timeout_ms, uint, 0444);
 MODULE_PARM_DESC(timeout_ms, "how long a command may take before the device is declared broken");
 
+static bool contig;
+module_param(contig, bool, 0444);
+MODULE_PARM_DESC(contig, "contiguous buffers (videobuf2-dma-contig) even if the device takes scatter lists");
+
 static int vv_init_vqs(struct vv_dev *dev)
 {
 	struct virtqueue *vqs[VIRTIO_VIDEO_NUM_QUEUES];
@@ -204,7 +208,7 @@ static int vv_probe(struct virtio_device *vdev)
 	idr_init(&dev->ctx_idr);
 	snprintf(dev->bus_info, sizeof(dev->bus_info), "platform:%s", dev_name(&vdev->dev));
 
-	dev->has_sg = virtio_has_feature(vdev, VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG);
+	dev->has_sg = virtio_has_feature(vdev, VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG) && !contig;
 	dev->has_obj = virtio_has_feature(vdev, VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT);
 	dev->per_res = virtio_has_feature(vdev, VIRTIO_VIDEO_F_PER_RESOURCE_MEM_TYPE);
 	if (!virtio_has_feature(vdev, VIRTIO_VIDEO_F_RESOURCE_GUEST_PAGES)) {
