@@ -68,7 +68,7 @@ check_log() { # log: fail on any warning
 # v4l2-mem2mem.ko, unchanged source, built for this kernel.
 m2m=$cache/m2m-$kver
 mkdir -p "$m2m"
-cp "$src/drivers/media/v4l2-core/v4l2-mem2mem.c" "$m2m/"
+cp -p "$src/drivers/media/v4l2-core/v4l2-mem2mem.c" "$m2m/"
 echo 'obj-m := v4l2-mem2mem.o' >"$m2m/Kbuild"
 make -s -C "$kdir" M="$m2m" modules >"$m2m/build.log" 2>&1 || { cat "$m2m/build.log"; exit 1; }
 check_log "$m2m/build.log"
