@@ -434,6 +434,12 @@ static void vv_resource_queue_cb(struct vv_dev *dev, struct vv_req *req)
 	ctx->slot_vb[q][idx] = NULL;
 	ctx->n_slots[q]--;
 
+	if (!ret && q == VV_Q_DST && (rflags & VIRTIO_VIDEO_BUFFER_FLAG_EOS) &&
+	    (rflags & VIRTIO_VIDEO_BUFFER_FLAG_ERR)) {
+		/* The drain still ends here: an empty LAST buffer. */
+		size = 0;
+		rflags &= ~VIRTIO_VIDEO_BUFFER_FLAG_ERR;
+	}
 	if (ret || (rflags & VIRTIO_VIDEO_BUFFER_FLAG_ERR)) {
 		state = VB2_BUF_STATE_ERROR;
 		requeue = q == VV_Q_DST && ctx->clearing[q] && ctx->requeue_dst && !ret;
