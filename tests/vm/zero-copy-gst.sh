@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # GStreamer to the display (issue 5), one boot with --gpu (the daemon's GPU):
 #   gst-launch-1.0 -e filesrc ! h264parse ! v4l2h264dec capture-io-mode=dmabuf !
-#       videoconvert ! kmssink driver-name=virtio_gpu
+#       videoconvert ! kmssink driver-name=virtio_gpu force-modesetting=true
 # must run to EOS with no ERROR or WARNING, and every frame the daemon decoded
 # must have reached the guest (frames_output = frames_decoded = the clip's).
 # videoconvert is needed: kmssink offers only BGRx (virtio_gpu's XRGB8888
 # plane), and v4l2h264dec 1.22 fixes its caps while the driver lists only
 # YUV420 (before the stream is known). The clip is 1024x768, the mode's size:
 # virtio_gpu's primary plane cannot scale or position a smaller frame
-# (kmssink's SetPlane fails with EINVAL).
+# (kmssink's SetPlane fails with EINVAL). force-modesetting: kmssink sets the
+# CRTC itself and waits on page flips; virtio_gpu has no drmWaitVBlank, which
+# stalls kmssink's default path after a few frames.
 . "$(dirname "$0")/lib"
 . "$(dirname "$0")/zero-copy-lib.sh"
 zc_need_prog
@@ -18,7 +20,7 @@ clip=$(zc_stream 1024x768 30)
 run_vm gst --gpu --timeout 240 -- bash -c "
 	gst-inspect-1.0 kmssink >/dev/null 2>&1
 	timeout -s KILL 120 gst-launch-1.0 -e filesrc location=$clip ! h264parse ! \
-		v4l2h264dec capture-io-mode=dmabuf ! videoconvert ! kmssink driver-name=virtio_gpu \
+		v4l2h264dec capture-io-mode=dmabuf ! videoconvert ! kmssink driver-name=virtio_gpu force-modesetting=true \
 		>\$VV_OUT/gst.log 2>&1
 	st=\$?
 	tr '\\r' '\\n' <\$VV_OUT/gst.log | grep -v '^0:00' | tail -n 20
