@@ -566,6 +566,16 @@ static int ff_write(struct vv_decoder *d, const struct vv_picture *pic, uint32_t
 	}
 }
 
+/* The parsers of H.264, HEVC and VP8 read the size from the headers. */
+static int ff_stream_info(struct vv_decoder *d, uint32_t *width, uint32_t *height)
+{
+	if (!d->parser || d->parser->width <= 0 || d->parser->height <= 0)
+		return 0;
+	*width = (uint32_t)d->parser->width;
+	*height = (uint32_t)d->parser->height;
+	return 1;
+}
+
 __attribute__((visibility("default"))) const struct vv_codec_ops vv_codec_plugin = {
 	.abi_version = VV_CODEC_ABI_VERSION,
 	.name = "ffmpeg",
@@ -580,4 +590,5 @@ __attribute__((visibility("default"))) const struct vv_codec_ops vv_codec_plugin
 	.receive = ff_receive,
 	.write = ff_write,
 	.release = ff_release,
+	.stream_info = ff_stream_info,
 };

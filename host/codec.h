@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#define VV_CODEC_ABI_VERSION 2
+#define VV_CODEC_ABI_VERSION 3
 #define VV_CODEC_MAX_FORMATS 16
 
 enum vv_codec_status {
@@ -85,6 +85,12 @@ struct vv_codec_ops {
 	int (*write)(struct vv_decoder *decoder, const struct vv_picture *picture,
 		     uint32_t format, const struct vv_plane *planes, unsigned int num_planes);
 	void (*release)(struct vv_decoder *decoder, struct vv_picture *picture);
+	/*
+	 * Optional: the visible size of the stream once its headers were
+	 * parsed, before any picture is decoded (1: known, 0: not yet). Lets the
+	 * device announce the size as early as dev-decoder.rst wants.
+	 */
+	int (*stream_info)(struct vv_decoder *decoder, uint32_t *width, uint32_t *height);
 };
 
 #define VV_CODEC_PLUGIN_SYMBOL "vv_codec_plugin"

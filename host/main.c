@@ -210,10 +210,11 @@ static void serve(struct endpoint *eps, unsigned int neps)
 					vu_attach(ep->vu, c);
 				}
 			} else if (fds[i].fd == ep->vu->sock && !vu_dispatch(ep->vu)) {
-				log_info("%s: front-end disconnected", ep->vu->name);
 				vu_detach(ep->vu);
 				if (ep->connection_end)
 					ep->connection_end(ep->opaque);
+				/* Logged once everything of the connection is released. */
+				log_info("%s: front-end disconnected", ep->vu->name);
 			}
 		}
 	}

@@ -704,14 +704,15 @@ fail:
 
 /* ---- the stream engine ---- */
 
-static void announce_size(struct vv_video_dev *dev, struct stream *s, const struct vv_picture *pic)
+static void announce_size(struct vv_video_dev *dev, struct stream *s, uint32_t width,
+			  uint32_t height)
 {
 	struct params *p = &s->params[Q_OUT];
 
-	log_info("stream %u: picture size %ux%u (was %ux%u)", s->id, pic->width, pic->height,
+	log_info("stream %u: picture size %ux%u (was %ux%u)", s->id, width, height,
 		 p->width, p->height);
-	p->width = pic->width;
-	p->height = pic->height;
+	p->width = width;
+	p->height = height;
 	compute_layout(p, NULL);
 	s->size_known = true;
 	s->res_change_pending = true;
@@ -731,7 +732,7 @@ static bool output_pictures(struct vv_video_dev *dev, struct stream *s)
 		/* Announced even with no buffer queued: the driver waits for it. */
 		if (!s->size_known || pp->pic.width != s->params[Q_OUT].width ||
 		    pp->pic.height != s->params[Q_OUT].height) {
-			announce_size(dev, s, &pp->pic);
+			announce_size(dev, s, pp->pic.width, pp->pic.height);
 			return true;
 		}
 		if (!s->queued_head[Q_OUT])
@@ -760,6 +761,23 @@ static bool output_pictures(struct vv_video_dev *dev, struct stream *s)
 		progress = true;
 	}
 	return progress;
+}
+
+/*
+ * The first size of a stream goes out as soon as the codec has parsed the
+ * headers, not when the first picture is out (with B-frames and frame
+ * threads that is several bitstream buffers later, and a driver may hold no
+ * more). Later changes follow the pictures, so old-size ones go out first.
+ */
+static void announce_early(struct vv_video_dev *dev, struct stream *s)
+{
+	uint32_t width, height;
+
+	if (s->size_known || s->picture_count || !dev->codec->stream_info ||
+	    dev->codec->stream_info(s->dec, &width, &height) != 1 ||
+	    !width || !height || width > dev->caps.max_width || height > dev->caps.max_height)
+		return;
+	announce_size(dev, s, width, height);
 }
 
 static void decode_input(struct vv_video_dev *dev, struct stream *s, struct resource *r)
@@ -794,6 +812,7 @@ static void decode_input(struct vv_video_dev *dev, struct stream *s, struct reso
 			stream_fail(dev, s, "codec rejected the stream");
 		}
 		collect_pictures(dev, s);
+		announce_early(dev, s);
 	}
 	free(iov);
 	complete_resource(dev, s, r, r->timestamp, flags, 0);
