@@ -30,17 +30,19 @@ static void vv_dec_layout(struct vv_ctx *ctx)
 
 /*
  * CAPTURE formats listed (the list may depend on the stream,
- * dev-decoder.rst): before the device has seen the stream only the default
- * one, planar YUV420; then every frame format that goes with the coded
- * format. v4l2-compliance 1.22 enumerates right after open and fails on
- * 6.1.y kernels, whose NV12 description ("Y/UV 4:2:0") is not the one it
- * expects. TRY_FMT/S_FMT take any compatible format, listed yet or not.
+ * dev-decoder.rst): every frame format that goes with the coded format,
+ * except NV12 before the device has seen the stream. v4l2-compliance 1.22
+ * enumerates right after open and fails on 6.1.y kernels, whose NV12
+ * description ("Y/UV 4:2:0") is not the one it expects. GStreamer takes its
+ * pad template from the list right after open, so the RGB formats must be
+ * there (v4l2h264dec ! video/x-raw,format=BGRx). TRY_FMT/S_FMT take any
+ * compatible format, listed yet or not.
  */
 static bool vv_raw_offered(struct vv_ctx *ctx, const struct vv_fmt *raw)
 {
 	if (!raw || !raw->fourcc || !vv_fmt_compatible(ctx->dev, ctx->coded, raw))
 		return false;
-	return ctx->have_info || raw == vv_first_raw(ctx->dev, ctx->coded);
+	return ctx->have_info || raw->fourcc != V4L2_PIX_FMT_NV12;
 }
 
 /* The CAPTURE format follows the OUTPUT format until the device knows better. */

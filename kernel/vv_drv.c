@@ -70,6 +70,28 @@ static void vv_caps_sanitize(struct vv_caps *caps, bool coded)
 	}
 }
 
+/*
+ * Virtio BGRA8888 is also offered as V4L2 XBGR32 (alpha ignored), which
+ * GStreamer calls BGRx: what display planes take (kmssink on virtio_gpu).
+ */
+static void vv_caps_alias_xbgr(struct vv_dev *dev)
+{
+	struct vv_caps *out = &dev->out_caps;
+	unsigned int i, j, n = out->num;
+
+	for (i = 0; i < n && out->num < VV_MAX_DESCS; i++) {
+		if (out->fmts[i].fourcc != V4L2_PIX_FMT_ABGR32)
+			continue;
+		out->fmts[out->num] = out->fmts[i];
+		out->fmts[out->num].fourcc = V4L2_PIX_FMT_XBGR32;
+		for (j = 0; j < dev->in_caps.num; j++)
+			if (i < 64 && out->num < 64 &&
+			    (dev->in_caps.fmts[j].mask & BIT_ULL(i)))
+				dev->in_caps.fmts[j].mask |= BIT_ULL(out->num);
+		out->num++;
+	}
+}
+
 static int vv_query_caps(struct vv_dev *dev)
 {
 	int ret;
@@ -82,6 +104,7 @@ static int vv_query_caps(struct vv_dev *dev)
 		return ret;
 	vv_caps_sanitize(&dev->in_caps, true);
 	vv_caps_sanitize(&dev->out_caps, false);
+	vv_caps_alias_xbgr(dev);
 	return 0;
 }
 

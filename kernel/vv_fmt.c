@@ -22,6 +22,7 @@ static const struct {
 	{ VIRTIO_VIDEO_FORMAT_YUV420, V4L2_PIX_FMT_YUV420, 3, false },
 	{ VIRTIO_VIDEO_FORMAT_BGRA8888, V4L2_PIX_FMT_ABGR32, 1, false },
 	{ VIRTIO_VIDEO_FORMAT_ARGB8888, V4L2_PIX_FMT_ARGB32, 1, false },
+	{ VIRTIO_VIDEO_FORMAT_BGRA8888, V4L2_PIX_FMT_XBGR32, 1, false },
 };
 
 u32 vv_fmt_to_fourcc(u32 vfmt)
@@ -68,7 +69,8 @@ void vv_fmt_layout(u32 fourcc, u32 w, u32 h, u32 min_stride, u32 align,
 	if (!align || align > 256 || !is_power_of_2(align))
 		align = 1;
 	memset(l, 0, sizeof(*l));
-	if (fourcc == V4L2_PIX_FMT_ABGR32 || fourcc == V4L2_PIX_FMT_ARGB32) {
+	if (fourcc == V4L2_PIX_FMT_ABGR32 || fourcc == V4L2_PIX_FMT_ARGB32 ||
+	    fourcc == V4L2_PIX_FMT_XBGR32) {
 		/* Packed 32-bit RGB (virtio BGRA8888 / ARGB8888): one plane. */
 		l->bpl = ALIGN(max(4 * w, min_stride), max_t(u32, 16, align));
 		l->num_planes = 1;

@@ -16,11 +16,17 @@ kernel-check:
 	scripts/checkpatch
 
 # Small test programs run inside the guest (tests/vm/driver-*.sh).
-GUEST_PROGS := $(patsubst tests/guest/%.c,$(BUILD)/guest/%,$(wildcard tests/guest/*.c))
+# kms-keep.c is an LD_PRELOAD library, not a program.
+GUEST_PRELOADS := $(BUILD)/guest/kms-keep.so
+GUEST_PROGS := $(patsubst tests/guest/%.c,$(BUILD)/guest/%,\
+	$(filter-out tests/guest/kms-keep.c,$(wildcard tests/guest/*.c)))
 $(BUILD)/guest/%: tests/guest/%.c
 	@mkdir -p $(@D)
 	$(GUEST_CC) $(GUEST_CFLAGS) -o $@ $<
-guest-progs: $(GUEST_PROGS)
+$(BUILD)/guest/%.so: tests/guest/%.c
+	@mkdir -p $(@D)
+	$(GUEST_CC) $(GUEST_CFLAGS) -shared -fPIC -o $@ $< -ldl
+guest-progs: $(GUEST_PROGS) $(GUEST_PRELOADS)
 
 ALL_TARGETS += kernel guest-progs
 CHECK_DEPS += kernel-check
