@@ -56,6 +56,10 @@ vv_gpu_qemu_args() {
 	esac
 	if [ -n "$vv_screenshot" ]; then
 		printf '%s\n' -qmp "unix:$sockdir/qmp.sock,server=on,wait=off"
+		# The guest keeps its display up after the command until the final
+		# screenshot is taken (scripts/vm-guest/stage2 waits for shot-done).
+		: >"$logdir/hold-display"
+		rm -f "$logdir/shot-done"
 	fi
 	return 0
 }
@@ -104,6 +108,7 @@ vv_gpu_tick() {
 	now=$(date +%s)
 	if [ -f "$logdir/status" ] && [ "$vv_gpu_last_shot" != final ]; then
 		vv_gpu_screendump "$vv_screenshot" && vv_gpu_last_shot=final
+		: >"$logdir/shot-done"	# the guest may power off now
 	elif [ "$vv_gpu_last_shot" != final ] && [ $(( now - vv_gpu_last_shot )) -ge 2 ]; then
 		vv_gpu_screendump "$vv_screenshot" && vv_gpu_last_shot=$now
 	fi
