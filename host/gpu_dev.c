@@ -603,7 +603,7 @@ static uint32_t cmd_get_edid(struct gpu_cmd *cmd)
 	const struct virtio_gpu_cmd_get_edid *req = (const void *)cmd->buf;
 	struct virtio_gpu_resp_edid resp = { .hdr.type = htole32(VIRTIO_GPU_RESP_OK_EDID) };
 
-	if (cmd->len < sizeof(*req) || !vu_has_feature(&cmd->dev->vu, VIRTIO_GPU_F_EDID) ||
+	if (!vu_has_feature(&cmd->dev->vu, VIRTIO_GPU_F_EDID) ||
 	    le32toh(req->scanout) >= NUM_SCANOUTS)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	build_edid(resp.edid);
@@ -620,8 +620,6 @@ static uint32_t cmd_resource_create_2d(struct gpu_cmd *cmd)
 	uint32_t id, format, width, height;
 	uint64_t bytes;
 
-	if (cmd->len < sizeof(*req))
-		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	id = le32toh(req->resource_id);
 	format = le32toh(req->format);
 	width = le32toh(req->width);
@@ -657,8 +655,6 @@ static uint32_t cmd_resource_unref(struct gpu_cmd *cmd)
 	const struct virtio_gpu_resource_unref *req = (const void *)cmd->buf;
 	struct gpu_resource *res;
 
-	if (cmd->len < sizeof(*req))
-		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	res = find_resource(cmd->dev, le32toh(req->resource_id));
 	if (!res)
 		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
@@ -675,8 +671,6 @@ static uint32_t cmd_attach_backing(struct gpu_cmd *cmd)
 	uint64_t total = 0;
 	uint32_t n;
 
-	if (cmd->len < sizeof(*req))
-		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	res = find_resource(dev, le32toh(req->resource_id));
 	if (!res)
 		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
@@ -722,8 +716,6 @@ static uint32_t cmd_detach_backing(struct gpu_cmd *cmd)
 	const struct virtio_gpu_resource_detach_backing *req = (const void *)cmd->buf;
 	struct gpu_resource *res;
 
-	if (cmd->len < sizeof(*req))
-		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	res = find_resource(cmd->dev, le32toh(req->resource_id));
 	if (!res)
 		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
@@ -748,8 +740,6 @@ static uint32_t cmd_set_scanout(struct gpu_cmd *cmd)
 	struct rect r;
 	uint32_t id;
 
-	if (cmd->len < sizeof(*req))
-		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	id = le32toh(req->scanout_id);
 	if (id >= NUM_SCANOUTS)
 		return VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID;
@@ -788,8 +778,6 @@ static uint32_t cmd_transfer_to_host_2d(struct gpu_cmd *cmd)
 	uint64_t offset, row_bytes, last;
 	struct rect r;
 
-	if (cmd->len < sizeof(*req))
-		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	res = find_resource(dev, le32toh(req->resource_id));
 	if (!res)
 		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
@@ -822,8 +810,6 @@ static uint32_t cmd_resource_flush(struct gpu_cmd *cmd)
 	struct gpu_resource *res;
 	struct rect r;
 
-	if (cmd->len < sizeof(*req))
-		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	res = find_resource(dev, le32toh(req->resource_id));
 	if (!res)
 		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
@@ -851,7 +837,7 @@ static uint32_t cmd_resource_assign_uuid(struct gpu_cmd *cmd)
 	};
 	struct gpu_resource *res;
 
-	if (cmd->len < sizeof(*req) || !vu_has_feature(&dev->vu, VIRTIO_GPU_F_RESOURCE_UUID))
+	if (!vu_has_feature(&dev->vu, VIRTIO_GPU_F_RESOURCE_UUID))
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	res = find_resource(dev, le32toh(req->resource_id));
 	if (!res)
@@ -910,7 +896,7 @@ static uint32_t cmd_cursor(struct gpu_cmd *cmd)
 	const struct virtio_gpu_update_cursor *req = (const void *)cmd->buf;
 	struct display_cursor_pos pos;
 
-	if (cmd->len < sizeof(*req) || le32toh(req->pos.scanout_id) >= NUM_SCANOUTS)
+	if (le32toh(req->pos.scanout_id) >= NUM_SCANOUTS)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	pos = (struct display_cursor_pos){ le32toh(req->pos.scanout_id), le32toh(req->pos.x),
 					   le32toh(req->pos.y) };
@@ -929,21 +915,34 @@ struct command_desc {
 	uint32_t type;
 	const char *name;
 	uint32_t (*handler)(struct gpu_cmd *cmd);
+	size_t size;		/* the request struct; shorter is INVALID_PARAMETER */
 };
 
 static const struct command_desc commands[] = {
-	{ VIRTIO_GPU_CMD_GET_DISPLAY_INFO, "GET_DISPLAY_INFO", cmd_get_display_info },
-	{ VIRTIO_GPU_CMD_RESOURCE_CREATE_2D, "RESOURCE_CREATE_2D", cmd_resource_create_2d },
-	{ VIRTIO_GPU_CMD_RESOURCE_UNREF, "RESOURCE_UNREF", cmd_resource_unref },
-	{ VIRTIO_GPU_CMD_SET_SCANOUT, "SET_SCANOUT", cmd_set_scanout },
-	{ VIRTIO_GPU_CMD_RESOURCE_FLUSH, "RESOURCE_FLUSH", cmd_resource_flush },
-	{ VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, "TRANSFER_TO_HOST_2D", cmd_transfer_to_host_2d },
-	{ VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, "RESOURCE_ATTACH_BACKING", cmd_attach_backing },
-	{ VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING, "RESOURCE_DETACH_BACKING", cmd_detach_backing },
-	{ VIRTIO_GPU_CMD_GET_EDID, "GET_EDID", cmd_get_edid },
-	{ VIRTIO_GPU_CMD_RESOURCE_ASSIGN_UUID, "RESOURCE_ASSIGN_UUID", cmd_resource_assign_uuid },
-	{ VIRTIO_GPU_CMD_UPDATE_CURSOR, "UPDATE_CURSOR", cmd_cursor },
-	{ VIRTIO_GPU_CMD_MOVE_CURSOR, "MOVE_CURSOR", cmd_cursor },
+	{ VIRTIO_GPU_CMD_GET_DISPLAY_INFO, "GET_DISPLAY_INFO", cmd_get_display_info,
+	  sizeof(struct virtio_gpu_ctrl_hdr) },
+	{ VIRTIO_GPU_CMD_RESOURCE_CREATE_2D, "RESOURCE_CREATE_2D", cmd_resource_create_2d,
+	  sizeof(struct virtio_gpu_resource_create_2d) },
+	{ VIRTIO_GPU_CMD_RESOURCE_UNREF, "RESOURCE_UNREF", cmd_resource_unref,
+	  sizeof(struct virtio_gpu_resource_unref) },
+	{ VIRTIO_GPU_CMD_SET_SCANOUT, "SET_SCANOUT", cmd_set_scanout,
+	  sizeof(struct virtio_gpu_set_scanout) },
+	{ VIRTIO_GPU_CMD_RESOURCE_FLUSH, "RESOURCE_FLUSH", cmd_resource_flush,
+	  sizeof(struct virtio_gpu_resource_flush) },
+	{ VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, "TRANSFER_TO_HOST_2D", cmd_transfer_to_host_2d,
+	  sizeof(struct virtio_gpu_transfer_to_host_2d) },
+	{ VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, "RESOURCE_ATTACH_BACKING", cmd_attach_backing,
+	  sizeof(struct virtio_gpu_resource_attach_backing) },
+	{ VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING, "RESOURCE_DETACH_BACKING", cmd_detach_backing,
+	  sizeof(struct virtio_gpu_resource_detach_backing) },
+	{ VIRTIO_GPU_CMD_GET_EDID, "GET_EDID", cmd_get_edid,
+	  sizeof(struct virtio_gpu_cmd_get_edid) },
+	{ VIRTIO_GPU_CMD_RESOURCE_ASSIGN_UUID, "RESOURCE_ASSIGN_UUID", cmd_resource_assign_uuid,
+	  sizeof(struct virtio_gpu_resource_assign_uuid) },
+	{ VIRTIO_GPU_CMD_UPDATE_CURSOR, "UPDATE_CURSOR", cmd_cursor,
+	  sizeof(struct virtio_gpu_update_cursor) },
+	{ VIRTIO_GPU_CMD_MOVE_CURSOR, "MOVE_CURSOR", cmd_cursor,
+	  sizeof(struct virtio_gpu_update_cursor) },
 };
 
 static void handle_command(struct vv_gpu_dev *dev, struct vu_elem *elem, bool cursor_queue)
@@ -972,6 +971,9 @@ static void handle_command(struct vv_gpu_dev *dev, struct vu_elem *elem, bool cu
 		log_warn("gpu: unknown command 0x%x on the %s queue", type,
 			 cursor_queue ? "cursor" : "control");
 		resp.type = htole32(VIRTIO_GPU_RESP_ERR_UNSPEC);
+	} else if (cmd.len < desc->size) {
+		log_warn("gpu: %s truncated (%zu bytes)", desc->name, cmd.len);
+		resp.type = htole32(VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
 	} else {
 		uint32_t result = desc->handler(&cmd);
 
