@@ -20,33 +20,6 @@
 
 #include "log.h"
 
-enum vu_request {
-	VU_GET_FEATURES = 1,
-	VU_SET_FEATURES = 2,
-	VU_SET_OWNER = 3,
-	VU_RESET_OWNER = 4,
-	VU_SET_MEM_TABLE = 5,
-	VU_SET_LOG_BASE = 6,
-	VU_SET_LOG_FD = 7,
-	VU_SET_VRING_NUM = 8,
-	VU_SET_VRING_ADDR = 9,
-	VU_SET_VRING_BASE = 10,
-	VU_GET_VRING_BASE = 11,
-	VU_SET_VRING_KICK = 12,
-	VU_SET_VRING_CALL = 13,
-	VU_SET_VRING_ERR = 14,
-	VU_GET_PROTOCOL_FEATURES = 15,
-	VU_SET_PROTOCOL_FEATURES = 16,
-	VU_GET_QUEUE_NUM = 17,
-	VU_SET_VRING_ENABLE = 18,
-	VU_SET_BACKEND_REQ_FD = 21,
-	VU_GET_CONFIG = 24,
-	VU_SET_CONFIG = 25,
-	VU_RESET_DEVICE = 34,
-	VU_GET_MAX_MEM_SLOTS = 36,
-	VU_REQUEST_MAX = 44,
-};
-
 static const char *const vu_request_names[VU_REQUEST_MAX] = {
 	[VU_GET_FEATURES] = "GET_FEATURES",
 	[VU_SET_FEATURES] = "SET_FEATURES",
@@ -73,47 +46,13 @@ static const char *const vu_request_names[VU_REQUEST_MAX] = {
 	[VU_GET_MAX_MEM_SLOTS] = "GET_MAX_MEM_SLOTS",
 };
 
-#define VU_FLAG_VERSION 0x1u
-#define VU_FLAG_REPLY (1u << 2)
-#define VU_FLAG_NEED_REPLY (1u << 3)
-#define VU_VRING_IDX_MASK 0xffu
-#define VU_VRING_NOFD (1u << 8)
 /* Feature bits 24..41 belong to the virtio transport, not the device. */
 #define VU_TRANSPORT_FEATURES (((1ull << 42) - 1) & ~((1ull << 24) - 1))
 #define VU_MAX_CONFIG 256
 #define VU_MAX_FDS 8
 
-struct vu_msg_region {
-	uint64_t gpa;
-	uint64_t size;
-	uint64_t qva;
-	uint64_t mmap_offset;
-};
-
-struct vu_msg_memory {
-	uint32_t nregions;
-	uint32_t padding;
-	struct vu_msg_region regions[VU_MAX_REGIONS];
-};
-
-struct vu_msg_vring_state {
-	uint32_t index;
-	uint32_t num;
-};
-
-struct vu_msg_vring_addr {
-	uint32_t index;
-	uint32_t flags;
-	uint64_t desc;
-	uint64_t used;
-	uint64_t avail;
-	uint64_t log;
-};
-
 struct vu_msg_config {
-	uint32_t offset;
-	uint32_t size;
-	uint32_t flags;
+	struct vu_msg_config_hdr hdr;
 	uint8_t region[VU_MAX_CONFIG];
 };
 
@@ -132,8 +71,6 @@ struct vu_msg {
 	unsigned int nfds;
 };
 
-/* On the wire the payload follows a packed 12-byte header. */
-#define VU_HDR_SIZE 12
 
 /* Split ring layout (little-endian host assumed: x86_64 and arm64). */
 #define VRING_DESC_F_NEXT 1
@@ -982,19 +919,19 @@ static int handle_msg(struct vu_dev *dev, struct vu_msg *msg)
 		struct vu_msg_config *c = &msg->payload.config;
 		int got;
 
-		if (!check_size(dev, msg, 12) || c->size > VU_MAX_CONFIG ||
-		    msg->size < 12 + c->size) {
+		if (!check_size(dev, msg, sizeof(c->hdr)) || c->hdr.size > VU_MAX_CONFIG ||
+		    msg->size < sizeof(c->hdr) + c->hdr.size) {
 			/* A zero-size reply tells the front-end the request failed. */
 			return send_reply(dev, msg, 0) ? -1 : -2;
 		}
-		memset(c->region, 0, c->size);
+		memset(c->region, 0, c->hdr.size);
 		got = dev->ops->get_config ? dev->ops->get_config(dev, c->region, VU_MAX_CONFIG) : -1;
-		if (got < 0 || c->offset > (uint32_t)got)
+		if (got < 0 || c->hdr.offset > (uint32_t)got)
 			return send_reply(dev, msg, 0) ? -1 : -2;
-		memmove(c->region, c->region + c->offset, got - c->offset);
-		if (c->size > got - c->offset)
-			memset(c->region + (got - c->offset), 0, c->size - (got - c->offset));
-		return send_reply(dev, msg, 12 + c->size) ? 0 : -2;
+		memmove(c->region, c->region + c->hdr.offset, got - c->hdr.offset);
+		if (c->hdr.size > got - c->hdr.offset)
+			memset(c->region + (got - c->hdr.offset), 0, c->hdr.size - (got - c->hdr.offset));
+		return send_reply(dev, msg, sizeof(c->hdr) + c->hdr.size) ? 0 : -2;
 	}
 	case VU_SET_CONFIG:
 		/* The config space is read-only. */

@@ -12,26 +12,14 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "../include/vhost_user_proto.h"
+
 #define VU_MAX_QUEUES 2
-#define VU_MAX_REGIONS 8
 #define VU_MAX_QUEUE_SIZE 1024
 /* Descriptors of one chain, direct and indirect together. */
 #define VU_MAX_CHAIN 1024
 /* iovecs of one chain after splitting at region edges. */
 #define VU_MAX_IOV 1024
-
-/* virtio transport feature bits */
-#define VU_F_NOTIFY_ON_EMPTY 24
-#define VU_F_INDIRECT_DESC 28
-#define VU_F_EVENT_IDX 29
-#define VU_F_PROTOCOL_FEATURES 30
-#define VU_F_VERSION_1 32
-
-/* vhost-user protocol feature bits */
-#define VU_PROTOCOL_F_MQ 0
-#define VU_PROTOCOL_F_REPLY_ACK 3
-#define VU_PROTOCOL_F_CONFIG 9
-#define VU_PROTOCOL_F_SHARED_OBJECT 18
 
 struct vu_region {
 	uint64_t gpa;		/* guest physical address */

@@ -14,7 +14,7 @@ CLIENT_AV_CFLAGS := $(shell pkg-config --cflags libavformat libavcodec libavutil
 CLIENT_AV_LIBS := $(shell pkg-config --libs libavformat libavcodec libavutil 2>/dev/null)
 
 CLIENT_LIB_OBJS := $(CLIENT_OBJ_DIR)/vu_front.o $(CLIENT_OBJ_DIR)/vv_dev.o
-CLIENT_HDRS := $(wildcard $(CLIENT_SRC_DIR)/*.h) include/virtio_video.h
+CLIENT_HDRS := $(wildcard $(CLIENT_SRC_DIR)/*.h) include/virtio_video.h include/vhost_user_proto.h
 
 $(CLIENT_OBJ_DIR)/%.o: $(CLIENT_SRC_DIR)/%.c $(CLIENT_HDRS)
 	@mkdir -p $(@D)

@@ -20,33 +20,6 @@ struct vu_hdr {
 	uint32_t size;
 } __attribute__((packed));
 
-struct vu_state {
-	uint32_t index;
-	uint32_t num;
-};
-
-struct vu_addr {
-	uint32_t index;
-	uint32_t flags;
-	uint64_t desc;
-	uint64_t used;
-	uint64_t avail;
-	uint64_t log;
-};
-
-struct vu_mem_reg {
-	uint64_t gpa;
-	uint64_t size;
-	uint64_t uaddr;
-	uint64_t mmap_offset;
-};
-
-struct vu_mem {
-	uint32_t nregions;
-	uint32_t padding;
-	struct vu_mem_reg regions[VU_MAX_REGIONS];
-};
-
 static int fail(struct vu_front *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int fail(struct vu_front *f, const char *fmt, ...)
@@ -231,8 +204,8 @@ int vu_set_u64(struct vu_front *f, uint32_t req, uint64_t val)
 
 int vu_negotiate(struct vu_front *f, uint64_t want_dev)
 {
-	uint64_t ring = (1ull << VU_F_VERSION_1) | (1ull << VU_F_RING_INDIRECT_DESC) |
-			(1ull << VU_F_RING_EVENT_IDX) | (1ull << VU_F_PROTOCOL_FEATURES);
+	uint64_t ring = (1ull << VU_F_VERSION_1) | (1ull << VU_F_INDIRECT_DESC) |
+			(1ull << VU_F_EVENT_IDX) | (1ull << VU_F_PROTOCOL_FEATURES);
 	uint64_t pf;
 
 	if (vu_send(f, VU_SET_OWNER, 0, NULL, 0, NULL, 0))
@@ -253,8 +226,8 @@ int vu_negotiate(struct vu_front *f, uint64_t want_dev)
 	f->features = f->dev_features & (ring | want_dev);
 	if (vu_set_u64(f, VU_SET_FEATURES, f->features))
 		return -1;
-	f->event_idx = f->features & (1ull << VU_F_RING_EVENT_IDX);
-	f->indirect = f->features & (1ull << VU_F_RING_INDIRECT_DESC);
+	f->event_idx = f->features & (1ull << VU_F_EVENT_IDX);
+	f->indirect = f->features & (1ull << VU_F_INDIRECT_DESC);
 	return 0;
 }
 
@@ -309,14 +282,14 @@ int vu_mem_create(struct vu_front *f, int nreg, uint64_t size, uint64_t base_gpa
 
 int vu_set_mem_table(struct vu_front *f)
 {
-	struct vu_mem m = { .nregions = f->nreg };
+	struct vu_msg_memory m = { .nregions = f->nreg };
 	int fds[VU_MAX_REGIONS];
 	int i;
 
 	for (i = 0; i < f->nreg; i++) {
 		m.regions[i].gpa = f->reg[i].gpa;
 		m.regions[i].size = f->reg[i].size;
-		m.regions[i].uaddr = (uintptr_t)f->reg[i].va;
+		m.regions[i].qva = (uintptr_t)f->reg[i].va;
 		m.regions[i].mmap_offset = 0;
 		fds[i] = f->reg[i].fd;
 	}
@@ -418,7 +391,7 @@ int vu_read(struct vu_front *f, uint64_t gpa, void *dst, uint64_t len)
 
 static int set_state(struct vu_front *f, uint32_t req, uint32_t index, uint32_t num)
 {
-	struct vu_state s = { index, num };
+	struct vu_msg_vring_state s = { index, num };
 
 	return vu_call_ack(f, req, &s, sizeof(s), NULL, 0);
 }
@@ -434,7 +407,7 @@ int vu_vq_setup(struct vu_front *f, unsigned int index, unsigned int num)
 {
 	struct vu_vq *vq = &f->vq[index];
 	uint64_t dsz = 16ull * num, asz = 6 + 2ull * num, usz = 6 + 8ull * num;
-	struct vu_addr a;
+	struct vu_msg_vring_addr a;
 	unsigned int i;
 
 	if (index >= VU_MAX_VQS || !num || num > 32768 || (num & (num - 1)))
@@ -652,7 +625,7 @@ int vu_wait(struct vu_front *f, int timeout_ms)
 
 int vu_vq_stop(struct vu_front *f, unsigned int index, uint32_t *base)
 {
-	struct vu_state s = { index, 0 };
+	struct vu_msg_vring_state s = { index, 0 };
 
 	if (vu_call(f, VU_GET_VRING_BASE, &s, sizeof(s), NULL, 0, &s, sizeof(s)))
 		return -1;

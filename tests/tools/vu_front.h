@@ -16,41 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* vhost-user requests (docs/interop/vhost-user.rst) */
-enum vu_request {
-	VU_GET_FEATURES = 1,
-	VU_SET_FEATURES = 2,
-	VU_SET_OWNER = 3,
-	VU_RESET_OWNER = 4,
-	VU_SET_MEM_TABLE = 5,
-	VU_SET_VRING_NUM = 8,
-	VU_SET_VRING_ADDR = 9,
-	VU_SET_VRING_BASE = 10,
-	VU_GET_VRING_BASE = 11,
-	VU_SET_VRING_KICK = 12,
-	VU_SET_VRING_CALL = 13,
-	VU_SET_VRING_ERR = 14,
-	VU_GET_PROTOCOL_FEATURES = 15,
-	VU_SET_PROTOCOL_FEATURES = 16,
-	VU_GET_QUEUE_NUM = 17,
-	VU_SET_VRING_ENABLE = 18,
-	VU_GET_CONFIG = 24,
-	VU_SET_CONFIG = 25,
-};
+#include "../../include/vhost_user_proto.h"
 
-#define VU_FLAG_VERSION 0x1u
-#define VU_FLAG_REPLY (1u << 2)
-#define VU_FLAG_NEED_REPLY (1u << 3)
-#define VU_VRING_NOFD (1u << 8)
-
-#define VU_F_PROTOCOL_FEATURES 30
-#define VU_F_RING_INDIRECT_DESC 28
-#define VU_F_RING_EVENT_IDX 29
-#define VU_F_VERSION_1 32
-#define VU_PROTOCOL_F_REPLY_ACK 3
-#define VU_PROTOCOL_F_CONFIG 9
-
-#define VU_MAX_REGIONS 8
 #define VU_MAX_VQS 8
 #define VU_MAX_PAYLOAD 4096
 #define VU_PAGE 4096u
