@@ -239,6 +239,7 @@ void vv_vq_evt_done(struct virtqueue *vq);
 int vv_evt_fill(struct vv_dev *dev);
 void vv_vq_cancel_all(struct vv_dev *dev);
 void vv_dev_set_broken(struct vv_dev *dev);
+void vv_dev_fail_contexts(struct vv_dev *dev);
 void vv_watchdog(struct work_struct *work);
 
 /* vv_cmd.c */

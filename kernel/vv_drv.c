@@ -278,20 +278,10 @@ err_free:
 static void vv_remove(struct virtio_device *vdev)
 {
 	struct vv_dev *dev = vdev->priv;
-	struct vv_ctx *ctx;
-	int id;
 
 	/* Nothing may be written into guest memory after this. */
 	vv_stop_device(dev);
-
-	spin_lock(&dev->ctx_lock);
-	idr_for_each_entry(&dev->ctx_idr, ctx, id) {
-		if (!ctx->closing) {
-			set_bit(VV_EV_ERROR, &ctx->events);
-			schedule_work(&ctx->event_work);
-		}
-	}
-	spin_unlock(&dev->ctx_lock);
+	vv_dev_fail_contexts(dev);
 
 	media_device_unregister(&dev->mdev);
 	v4l2_m2m_unregister_media_controller(dev->m2m_dev);

@@ -328,17 +328,11 @@ void vv_vq_cancel_all(struct vv_dev *dev)
 	}
 }
 
-/* A command timed out: the device is not trusted any more. */
-void vv_dev_set_broken(struct vv_dev *dev)
+/* Every open context learns that the device failed (its event work runs). */
+void vv_dev_fail_contexts(struct vv_dev *dev)
 {
 	struct vv_ctx *ctx;
-	unsigned long flags;
 	int id;
-
-	spin_lock_irqsave(&dev->vq_lock, flags);
-	dev->broken = true;
-	spin_unlock_irqrestore(&dev->vq_lock, flags);
-	wake_up_all(&dev->space_wq);
 
 	spin_lock(&dev->ctx_lock);
 	idr_for_each_entry(&dev->ctx_idr, ctx, id) {
@@ -348,6 +342,19 @@ void vv_dev_set_broken(struct vv_dev *dev)
 		}
 	}
 	spin_unlock(&dev->ctx_lock);
+}
+
+/* A command timed out: the device is not trusted any more. */
+void vv_dev_set_broken(struct vv_dev *dev)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&dev->vq_lock, flags);
+	dev->broken = true;
+	spin_unlock_irqrestore(&dev->vq_lock, flags);
+	wake_up_all(&dev->space_wq);
+
+	vv_dev_fail_contexts(dev);
 	wake_up_all(&dev->space_wq);
 }
 
