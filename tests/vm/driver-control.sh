@@ -6,12 +6,7 @@
 # STREAMOFF/STREAMON of OUTPUT, then (module reloaded with contig=1)
 # videobuf2-dma-contig buffers. The frames must equal the host's decode. One boot.
 . "$(dirname "$0")/lib"
-have_daemon || skip "no daemon at $VV_BUILD/vhost-user-video (make host-all)"
-guest_modules || skip "guest driver not built (no kernel/*.ko)"
-src=$VV_BUILD/test-streams/h264.h264
-prog=$VV_BUILD/guest/vv-dectest
-[ -f "$src" ] || skip "no $src (the native tests generate the streams)"
-[ -x "$prog" ] || skip "no $prog (make guest-progs)"
+need_dectest
 ffmpeg -nostdin -v error -i "$src" -f rawvideo -pix_fmt yuv420p "$tmp/ref.yuv" || fail "host decode"
 ref=$(md5sum <"$tmp/ref.yuv" | cut -d' ' -f1)
 ref2=$(cat "$tmp/ref.yuv" "$tmp/ref.yuv" | md5sum | cut -d' ' -f1)

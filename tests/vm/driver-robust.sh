@@ -8,12 +8,7 @@
 # 3. The PCI device is removed (hot-unplug) while a file is open and
 #    streaming: the client fails, nothing oopses, the module unloads.
 . "$(dirname "$0")/lib"
-have_daemon || skip "no daemon at $VV_BUILD/vhost-user-video (make host-all)"
-guest_modules || skip "guest driver not built (no kernel/*.ko)"
-src=$VV_BUILD/test-streams/h264.h264
-prog=$VV_BUILD/guest/vv-dectest
-[ -f "$src" ] || skip "no $src (the native tests generate the streams)"
-[ -x "$prog" ] || skip "no $prog (make guest-progs)"
+need_dectest
 unload='rmmod virtio_video && rmmod v4l2_mem2mem && echo unloaded'
 
 # 1. cycles
