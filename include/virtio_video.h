@@ -25,10 +25,11 @@
 #define VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG 1
 #define VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT 2
 /*
- * Suite extension: the memory type of a resource is chosen per resource at
- * RESOURCE_CREATE (VIRTIO_VIDEO_PLANES_LAYOUT_F_VIRTIO_OBJECT), not fixed per
- * stream at STREAM_CREATE. A decoder learns the CAPTURE memory only after
- * decoding started; this lets it switch without re-creating the stream.
+ * Suite extension: the memory type of a resource may be chosen per resource
+ * at RESOURCE_CREATE (VIRTIO_VIDEO_PLANES_LAYOUT_F_VIRTIO_OBJECT or
+ * _F_GUEST_PAGES), overriding the queue's memory type. A decoder learns the
+ * CAPTURE memory only after decoding started; this lets it switch without
+ * re-creating the stream.
  */
 #define VIRTIO_VIDEO_F_PER_RESOURCE_MEM_TYPE 16
 
@@ -49,6 +50,13 @@ enum virtio_video_cmd_type {
 	VIRTIO_VIDEO_CMD_QUERY_CONTROL = 0x010A,
 	VIRTIO_VIDEO_CMD_GET_CONTROL = 0x010B,
 	VIRTIO_VIDEO_CMD_SET_CONTROL = 0x010C,
+	/*
+	 * crosvm's dialect (also spoken by the ChromeOS/Android guest driver):
+	 * GET/SET_PARAMS plus the queue's memory type, see params_ext below.
+	 * GET_PARAMS_EXT is answered with RESP_OK_GET_PARAMS.
+	 */
+	VIRTIO_VIDEO_CMD_GET_PARAMS_EXT = 0x010D,
+	VIRTIO_VIDEO_CMD_SET_PARAMS_EXT = 0x010E,
 
 	/* Responses */
 	VIRTIO_VIDEO_RESP_OK_NODATA = 0x0200,
@@ -238,10 +246,17 @@ struct virtio_video_object_entry {
 #define VIRTIO_VIDEO_PLANES_LAYOUT_PER_PLANE (1 << 1)
 /*
  * Suite extension, only with VIRTIO_VIDEO_F_PER_RESOURCE_MEM_TYPE: the
- * entries of this resource are virtio objects; without the flag they are
- * guest pages, whatever the stream's memory type for that queue.
+ * entries of this one resource are virtio objects (bit 31) or guest pages
+ * (bit 30), whatever the queue's current memory type. With neither bit the
+ * entries are read in the queue's current memory type (STREAM_CREATE's
+ * in/out_mem_type, changed by SET_PARAMS_EXT). Both bits at once, or either
+ * without the feature, is ERR_INVALID_PARAMETER.
  */
 #define VIRTIO_VIDEO_PLANES_LAYOUT_F_VIRTIO_OBJECT (1u << 31)
+#define VIRTIO_VIDEO_PLANES_LAYOUT_F_GUEST_PAGES (1u << 30)
+#define VIRTIO_VIDEO_PLANES_LAYOUT_F_MEM_TYPE_MASK \
+	(VIRTIO_VIDEO_PLANES_LAYOUT_F_VIRTIO_OBJECT | \
+	 VIRTIO_VIDEO_PLANES_LAYOUT_F_GUEST_PAGES)
 
 struct virtio_video_resource_create {
 	struct virtio_video_cmd_hdr hdr;
@@ -335,6 +350,34 @@ struct virtio_video_get_params_resp {
 struct virtio_video_set_params {
 	struct virtio_video_cmd_hdr hdr;
 	struct virtio_video_params params;
+};
+
+/*
+ * GET_PARAMS_EXT, SET_PARAMS_EXT (crosvm): the v3 params followed by the
+ * queue's memory type. SET_PARAMS_EXT takes the queue from
+ * params.base.queue_type; resource_type may change only while the queue has
+ * no resources.
+ */
+struct virtio_video_params_ext {
+	struct virtio_video_params base;
+	__le32 resource_type; /* VIRTIO_VIDEO_MEM_TYPE_* */
+	__u8 padding[4];
+};
+
+struct virtio_video_get_params_ext {
+	struct virtio_video_cmd_hdr hdr;
+	__le32 queue_type;
+	__u8 padding[4];
+};
+
+struct virtio_video_get_params_ext_resp {
+	struct virtio_video_cmd_hdr hdr; /* type RESP_OK_GET_PARAMS */
+	struct virtio_video_params_ext params;
+};
+
+struct virtio_video_set_params_ext {
+	struct virtio_video_cmd_hdr hdr;
+	struct virtio_video_params_ext params;
 };
 
 /* Controls */
@@ -452,6 +495,10 @@ VIRTIO_VIDEO_ASSERT_SIZE(virtio_video_queue_clear, 16);
 VIRTIO_VIDEO_ASSERT_SIZE(virtio_video_params, 112);
 VIRTIO_VIDEO_ASSERT_SIZE(virtio_video_get_params_resp, 120);
 VIRTIO_VIDEO_ASSERT_SIZE(virtio_video_set_params, 120);
+VIRTIO_VIDEO_ASSERT_SIZE(virtio_video_params_ext, 120);
+VIRTIO_VIDEO_ASSERT_SIZE(virtio_video_get_params_ext, 16);
+VIRTIO_VIDEO_ASSERT_SIZE(virtio_video_get_params_ext_resp, 128);
+VIRTIO_VIDEO_ASSERT_SIZE(virtio_video_set_params_ext, 128);
 VIRTIO_VIDEO_ASSERT_SIZE(virtio_video_event, 8);
 
 #endif /* VIRTIO_VIDEO_H */
