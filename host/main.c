@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../include/virtio_video.h"
 #include "codec.h"
 #include "gpu_dev.h"
 #include "log.h"
@@ -46,10 +47,18 @@ static void usage(FILE *f)
 		"  --plugin-dir DIR     where plugins live (default: plugins/ next to\n"
 		"                       the executable, or $VV_PLUGIN_DIR)\n"
 		"  --threads N          decoder threads (default: the plugin decides)\n"
-		"  --hwaccel TYPE       hardware decoding where the host has it (auto, cuda,\n"
-		"                       vaapi, vdpau...); software where it fails\n"
+		"  --backend-opt KEY=VALUE  a plugin option (repeatable); the plugin\n"
+		"                       refuses keys it does not know (ffmpeg: hwaccel,\n"
+		"                       device)\n"
+		"  --hwaccel TYPE       shorthand for --backend-opt hwaccel=TYPE: hardware\n"
+		"                       decoding where the host has it (auto, none, cuda,\n"
+		"                       vaapi, vdpau, drm); software where it fails\n"
 		"  --device decoder     device type (the encoder is not available yet)\n"
-		"  --print-capabilities print the backend's capabilities as JSON\n"
+		"  --no-params-ext      answer crosvm's GET/SET_PARAMS_EXT (0x10D/0x10E) like\n"
+		"                       unknown commands (ERR_INVALID_PARAMETER): plain v3 only\n"
+		"  --print-capabilities print the vhost-user backend capabilities as JSON,\n"
+		"                       with the plugin and what serves each codec (loads\n"
+		"                       the plugin with the other options)\n"
 		"  -v, --verbose        debug logging\n");
 }
 
@@ -102,6 +111,68 @@ static void default_plugin_dir(char *buf, size_t len)
 		snprintf(buf, len, "plugins");
 }
 
+static const char *coded_format_name(uint32_t format)
+{
+	switch (format) {
+	case VIRTIO_VIDEO_FORMAT_MPEG2: return "mpeg2";
+	case VIRTIO_VIDEO_FORMAT_MPEG4: return "mpeg4";
+	case VIRTIO_VIDEO_FORMAT_H264: return "h264";
+	case VIRTIO_VIDEO_FORMAT_HEVC: return "hevc";
+	case VIRTIO_VIDEO_FORMAT_VP8: return "vp8";
+	case VIRTIO_VIDEO_FORMAT_VP9: return "vp9";
+	default: return "unknown";
+	}
+}
+
+/* The startup log: which plugin and implementation serve each coded format. */
+static void log_codecs(const struct vv_codec_ops *codec)
+{
+	struct vv_codec_caps caps;
+
+	codec->get_caps(&caps);
+	for (unsigned int i = 0; i < caps.num_coded && i < VV_CODEC_MAX_FORMATS; i++)
+		log_info("%s: %s plugin, %s", coded_format_name(caps.coded[i]), codec->name,
+			 caps.impl[i] ? caps.impl[i] : "(no details)");
+}
+
+static void json_string(const char *str)
+{
+	putchar('"');
+	for (const unsigned char *c = (const unsigned char *)str; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			printf("\\%c", *c);
+		else if (*c < 0x20)
+			printf("\\u%04x", *c);
+		else
+			putchar(*c);
+	}
+	putchar('"');
+}
+
+/*
+ * vhost-user backend capabilities (docs/interop/vhost-user.rst: "type" and
+ * "features"), plus what this daemon serves: the plugin and, per coded
+ * format, its implementation.
+ */
+static void print_capabilities(const struct vv_codec_ops *codec)
+{
+	struct vv_codec_caps caps;
+
+	codec->get_caps(&caps);
+	printf("{\n  \"type\": \"video\",\n  \"features\": [],\n  \"backend\": ");
+	json_string(codec->name);
+	printf(",\n  \"codecs\": [");
+	for (unsigned int i = 0; i < caps.num_coded && i < VV_CODEC_MAX_FORMATS; i++) {
+		printf("%s\n    { \"format\": ", i ? "," : "");
+		json_string(coded_format_name(caps.coded[i]));
+		printf(", \"implementation\": ");
+		json_string(caps.impl[i] ? caps.impl[i] : "");
+		printf(" }");
+	}
+	printf("%s]\n}\n", caps.num_coded ? "\n  " : "");
+	fflush(stdout);
+}
+
 static int listen_on(const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -139,7 +210,20 @@ struct endpoint {
 	/* Optional: called after a connection of this device ended. */
 	void (*connection_end)(void *opaque);
 	void *opaque;
+	/* Optional: more fds to poll (asynchronous decoders), and their handler. */
+	unsigned int (*poll_fds)(void *opaque, int *fds, unsigned int max);
+	void (*fd_ready)(void *opaque, int fd);
 };
+
+static unsigned int video_poll_fds(void *dev, int *fds, unsigned int max)
+{
+	return vv_video_dev_poll_fds(dev, fds, max);
+}
+
+static void video_fd_ready(void *dev, int fd)
+{
+	vv_video_dev_fd_ready(dev, fd);
+}
 
 static void gpu_connection_end(void *gpu)
 {
@@ -147,6 +231,9 @@ static void gpu_connection_end(void *gpu)
 }
 
 #define MAX_ENDPOINTS 2
+/* Decoder fds polled at most per round (one per stream: 256 streams). */
+#define MAX_EXTRA_FDS 256
+#define MAX_POLL_FDS (MAX_ENDPOINTS * (1 + VU_MAX_QUEUES) + MAX_EXTRA_FDS)
 
 /*
  * Serves every endpoint until SIGTERM; an endpoint without a listening
@@ -158,8 +245,11 @@ static void serve(struct endpoint *eps, unsigned int neps)
 
 	sigemptyset(&empty);
 	while (!terminate) {
-		struct pollfd fds[MAX_ENDPOINTS * (1 + VU_MAX_QUEUES)];
-		struct { unsigned int ep; int queue; } map[MAX_ENDPOINTS * (1 + VU_MAX_QUEUES)];
+		/* queue: a kick's queue; -1 the socket; -2 an extra fd */
+		struct pollfd fds[MAX_POLL_FDS];
+		struct { unsigned int ep; int queue; } map[MAX_POLL_FDS];
+		int extra[MAX_EXTRA_FDS];
+		unsigned int nextra = 0;
 		nfds_t n = 0;
 
 		for (unsigned int e = 0; e < neps; e++) {
@@ -183,6 +273,17 @@ static void serve(struct endpoint *eps, unsigned int neps)
 					fds[n++] = (struct pollfd){ .fd = kick, .events = POLLIN };
 				}
 			}
+			if (eps[e].poll_fds) {
+				unsigned int k = eps[e].poll_fds(eps[e].opaque, extra + nextra,
+								 MAX_EXTRA_FDS - nextra);
+
+				for (unsigned int x = nextra; x < nextra + k; x++) {
+					map[n].ep = e;
+					map[n].queue = -2;
+					fds[n++] = (struct pollfd){ .fd = extra[x], .events = POLLIN };
+				}
+				nextra += k;
+			}
 			map[n].ep = e;
 			map[n].queue = -1;
 			fds[n++] = (struct pollfd){ .fd = vu->sock, .events = POLLIN };
@@ -202,6 +303,10 @@ static void serve(struct endpoint *eps, unsigned int neps)
 				/* Skip kicks of a connection dropped in this round. */
 				if (ep->vu->sock >= 0)
 					vu_handle_kick(ep->vu, (unsigned int)map[i].queue);
+			} else if (map[i].queue == -2) {
+				/* The device ignores an fd whose stream went this round. */
+				if (ep->vu->sock >= 0)
+					ep->fd_ready(ep->opaque, fds[i].fd);
 			} else if (ep->vu->sock < 0) {
 				int c = accept4(ep->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
@@ -230,7 +335,9 @@ int main(int argc, char **argv)
 		{ "plugin-dir", required_argument, NULL, 'p' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "hwaccel", required_argument, NULL, 'a' },
+		{ "backend-opt", required_argument, NULL, 'o' },
 		{ "device", required_argument, NULL, 'd' },
+		{ "no-params-ext", no_argument, NULL, 'x' },
 		{ "print-capabilities", no_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -241,10 +348,16 @@ int main(int argc, char **argv)
 	struct vv_object_table *objects = NULL;
 	struct vv_gpu_dev *gpu = NULL;
 	struct vv_codec_options codec_options = { 0 };
+	/* --backend-opt strings; --hwaccel X becomes hwaccel=X (kept to exit). */
+	static const char *backend_opts[64];
+	static char hwaccel_opts[8][80];
+	unsigned int num_hwaccel = 0;
+	bool print_caps = false;
 	const struct vv_codec_ops *codec;
 	struct vv_video_dev *dev;
 	char dir[PATH_MAX];
 	int conn_fd = -1, listen_fd = -1, opt;
+	bool params_ext = true;
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigset_t block;
 	char *end;
@@ -278,7 +391,30 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'a':
-			codec_options.hwaccel = optarg;
+		case 'o':
+			if (codec_options.num_backend_opts == sizeof(backend_opts) / sizeof(backend_opts[0]) ||
+			    (opt == 'a' && num_hwaccel == sizeof(hwaccel_opts) / sizeof(hwaccel_opts[0]))) {
+				fprintf(stderr, "vhost-user-video: too many backend options\n");
+				return 2;
+			}
+			if (opt == 'a') {
+				if (snprintf(hwaccel_opts[num_hwaccel], sizeof(hwaccel_opts[0]),
+					     "hwaccel=%s", optarg) >= (int)sizeof(hwaccel_opts[0])) {
+					fprintf(stderr, "vhost-user-video: bad --hwaccel '%s'\n", optarg);
+					return 2;
+				}
+				backend_opts[codec_options.num_backend_opts++] = hwaccel_opts[num_hwaccel++];
+				codec_options.hwaccel = optarg;
+				break;
+			}
+			if (!strchr(optarg, '=') || optarg[0] == '=') {
+				fprintf(stderr, "vhost-user-video: --backend-opt wants KEY=VALUE, not '%s'\n",
+					optarg);
+				return 2;
+			}
+			backend_opts[codec_options.num_backend_opts++] = optarg;
+			if (!strncmp(optarg, "hwaccel=", 8))
+				codec_options.hwaccel = optarg + 8;
 			break;
 		case 'd':
 			if (strcmp(optarg, "decoder")) {
@@ -287,9 +423,12 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'x':
+			params_ext = false;
+			break;
 		case 'c':
-			printf("{\n  \"type\": \"video\",\n  \"features\": []\n}\n");
-			return 0;
+			print_caps = true;
+			break;
 		case 'v':
 			vv_log_level = VV_LOG_DEBUG;
 			break;
@@ -301,7 +440,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc || (!socket_path) == (conn_fd < 0)) {
+	codec_options.backend_opts = backend_opts;
+	if (optind < argc || (!print_caps && (!socket_path) == (conn_fd < 0))) {
 		usage(stderr);
 		return 2;
 	}
@@ -316,6 +456,12 @@ int main(int argc, char **argv)
 		log_error("backend %s failed to initialise", backend);
 		return 1;
 	}
+	if (print_caps) {
+		print_capabilities(codec);
+		codec->fini();
+		return 0;
+	}
+	log_codecs(codec);
 	/* One UUID table: the GPU assigns, the video device resolves. */
 	if (gpu_socket_path) {
 		objects = vv_object_table_new();
@@ -326,6 +472,9 @@ int main(int argc, char **argv)
 	dev = vv_video_dev_new(codec, objects);
 	if (!dev)
 		return 1;
+	vv_video_dev_set_params_ext(dev, params_ext);
+	if (!params_ext)
+		log_info("GET/SET_PARAMS_EXT disabled (--no-params-ext)");
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -341,7 +490,8 @@ int main(int argc, char **argv)
 		log_info("listening on %s (backend %s)", socket_path, codec->name);
 	}
 	struct endpoint eps[MAX_ENDPOINTS] = {
-		{ .vu = vv_video_dev_vu(dev), .listen_fd = listen_fd },
+		{ .vu = vv_video_dev_vu(dev), .listen_fd = listen_fd,
+		  .poll_fds = video_poll_fds, .fd_ready = video_fd_ready, .opaque = dev },
 	};
 	unsigned int neps = 1;
 

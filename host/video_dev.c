@@ -107,9 +107,13 @@ struct stream {
 	bool size_known;		/* a picture's size has been announced */
 	bool res_change_pending;	/* waiting for the driver's acknowledgement */
 	bool failed;			/* the codec cannot go on */
+	bool late_error;		/* receive() reported corrupt input: ERR next */
+	int event_fd;			/* asynchronous codec's fd, -1: synchronous */
 	struct vu_elem *drain_elem;	/* STREAM_DRAIN in progress */
 	bool drain_flushed;
+	bool codec_drained;		/* receive() said every picture was returned */
 	bool drain_eos_sent;
+	bool params_ext_logged;		/* the crosvm-dialect info line is out */
 	struct counters stats;
 };
 
@@ -129,6 +133,8 @@ struct vv_video_dev {
 	unsigned int num_pending_events;
 	uint8_t *bounce;
 	size_t bounce_size;
+	/* GET/SET_PARAMS_EXT answered; off (--no-params-ext) they are unknown commands. */
+	bool params_ext;
 };
 
 static struct vv_video_dev *to_video(struct vu_dev *vu)
@@ -151,6 +157,16 @@ static int queue_index(uint32_t queue_type)
 static uint32_t queue_type_of(int q)
 {
 	return q == Q_IN ? VIRTIO_VIDEO_QUEUE_TYPE_INPUT : VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
+}
+
+static const char *queue_name(int q)
+{
+	return q == Q_IN ? "input" : "output";
+}
+
+static const char *mem_type_name(uint32_t mem_type)
+{
+	return mem_type == VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT ? "virtio-object" : "guest-pages";
 }
 
 static bool has_format(const uint32_t *list, unsigned int n, uint32_t format)
@@ -364,6 +380,7 @@ static void cancel_drain(struct vv_video_dev *dev, struct stream *s)
 		reply_hdr(dev, s->drain_elem, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION, s->id);
 	s->drain_elem = NULL;
 	s->drain_flushed = false;
+	s->codec_drained = false;
 	s->drain_eos_sent = false;
 }
 
@@ -416,23 +433,57 @@ static void stream_fail(struct vv_video_dev *dev, struct stream *s, const char *
 	post_event(dev, VIRTIO_VIDEO_EVENT_ERROR, s->id);
 }
 
-/* Takes every picture the codec has ready. */
+/* Marks the end of a drain: the last pending picture, else an empty buffer. */
+static void codec_drained(struct stream *s)
+{
+	s->codec_drained = true;
+	if (s->picture_count)
+		picture_at(s, s->picture_count - 1)->eos = true;
+}
+
+/*
+ * Takes the pictures the codec has ready: every one from a synchronous codec
+ * (its input already stops at MAX_PENDING_PICTURES), up to that many pending
+ * from an asynchronous one, whose pictures then wait in the codec until
+ * OUTPUT resources make room. A late VV_CODEC_ERR_INVALID_DATA flags the next
+ * OUTPUT resource returned; decoding goes on.
+ */
 static void collect_pictures(struct vv_video_dev *dev, struct stream *s)
 {
+	unsigned int errors = 0;
 	struct vv_picture pic;
 	int ret;
 
-	while ((ret = dev->codec->receive(s->dec, &pic)) == 1) {
-		if (!picture_push(s, &pic)) {
-			dev->codec->release(s->dec, &pic);
-			stream_fail(dev, s, "out of memory for pictures");
+	for (;;) {
+		if (s->failed ||
+		    (s->event_fd >= 0 && s->picture_count >= MAX_PENDING_PICTURES))
+			return;
+		ret = dev->codec->receive(s->dec, &pic);
+		if (ret == 1) {
+			if (!picture_push(s, &pic)) {
+				dev->codec->release(s->dec, &pic);
+				stream_fail(dev, s, "out of memory for pictures");
+				return;
+			}
+			s->stats.frames_decoded++;
+		} else if (ret == VV_CODEC_DRAINED ||
+			   (ret == 0 && s->drain_flushed && s->event_fd < 0)) {
+			/* A synchronous codec has everything out after flush(). */
+			if (s->drain_flushed && !s->codec_drained)
+				codec_drained(s);
+			return;
+		} else if (ret == 0) {
+			return;
+		} else if (ret == VV_CODEC_ERR_INVALID_DATA && ++errors <= MAX_PENDING_PICTURES) {
+			log_debug("stream %u: the codec reports corrupt input", s->id);
+			s->stats.input_errors++;
+			s->late_error = true;
+		} else {
+			stream_fail(dev, s, ret == VV_CODEC_ERR_UNSUPPORTED ?
+				    "unsupported picture format" : "codec error");
 			return;
 		}
-		s->stats.frames_decoded++;
 	}
-	if (ret < 0)
-		stream_fail(dev, s, ret == VV_CODEC_ERR_UNSUPPORTED ?
-			    "unsupported picture format" : "codec error");
 }
 
 /* ---- guest buffers ---- */
@@ -747,13 +798,17 @@ static bool output_pictures(struct vv_video_dev *dev, struct stream *s)
 					 s->id, r->id, pp->pic.width, pp->pic.height);
 			complete_resource(dev, s, r, pp->pic.timestamp,
 					  VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0);
+			s->late_error = false;
 			if (written < 0)
 				return true;
 			progress = true;
 			continue;
 		}
 		complete_resource(dev, s, r, pp->pic.timestamp,
-				  pp->eos ? VIRTIO_VIDEO_BUFFER_FLAG_EOS : 0, (uint32_t)written);
+				  (pp->eos ? VIRTIO_VIDEO_BUFFER_FLAG_EOS : 0) |
+				  (s->late_error ? VIRTIO_VIDEO_BUFFER_FLAG_ERR : 0),
+				  (uint32_t)written);
+		s->late_error = false;
 		if (pp->eos)
 			s->drain_eos_sent = true;
 		s->stats.frames_output++;
@@ -824,24 +879,30 @@ static bool advance_drain(struct vv_video_dev *dev, struct stream *s)
 	if (!s->drain_elem || s->queued_head[Q_IN])
 		return false;
 	if (!s->drain_flushed) {
+		s->drain_flushed = true;
 		if (!s->failed && dev->codec->flush(s->dec) == VV_CODEC_OK)
 			collect_pictures(dev, s);
-		s->drain_flushed = true;
-		if (s->picture_count)
-			picture_at(s, s->picture_count - 1)->eos = true;
+		else
+			codec_drained(s);
 		return true;
 	}
-	if (!s->drain_eos_sent && !s->picture_count && !s->res_change_pending &&
-	    s->queued_head[Q_OUT]) {
+	/* A failed codec returns nothing more. */
+	if (s->failed && !s->codec_drained)
+		codec_drained(s);
+	if (s->codec_drained && !s->drain_eos_sent && !s->picture_count &&
+	    !s->res_change_pending && s->queued_head[Q_OUT]) {
 		struct resource *r = dequeue(s, Q_OUT);
 
-		complete_resource(dev, s, r, 0, VIRTIO_VIDEO_BUFFER_FLAG_EOS, 0);
+		complete_resource(dev, s, r, 0, VIRTIO_VIDEO_BUFFER_FLAG_EOS |
+				  (s->late_error ? VIRTIO_VIDEO_BUFFER_FLAG_ERR : 0), 0);
+		s->late_error = false;
 		s->drain_eos_sent = true;
 	}
 	if (s->drain_eos_sent) {
 		reply_hdr(dev, s->drain_elem, VIRTIO_VIDEO_RESP_OK_NODATA, s->id);
 		s->drain_elem = NULL;
 		s->drain_flushed = false;
+		s->codec_drained = false;
 		s->drain_eos_sent = false;
 		return true;
 	}
@@ -996,6 +1057,13 @@ static bool mem_type_allowed(struct vv_video_dev *dev, uint32_t mem_type)
 	       vu_has_feature(&dev->vu, VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT);
 }
 
+static int decoder_event_fd(struct vv_video_dev *dev, struct vv_decoder *dec)
+{
+	int fd = dev->codec->event_fd ? dev->codec->event_fd(dec) : -1;
+
+	return fd < 0 ? -1 : fd;
+}
+
 static void cmd_stream_create(struct command *cmd)
 {
 	const struct virtio_video_stream_create *req = (const void *)cmd->buf;
@@ -1032,6 +1100,7 @@ static void cmd_stream_create(struct command *cmd)
 	}
 	s->id = cmd->stream_id;
 	s->coded_format = coded;
+	s->event_fd = decoder_event_fd(dev, s->dec);
 	s->mem_type[Q_IN] = in_mem;
 	s->mem_type[Q_OUT] = out_mem;
 	init_params(s);
@@ -1214,12 +1283,26 @@ static void cmd_resource_create(struct command *cmd)
 	}
 	r->id = le32toh(req->resource_id);
 	r->num_planes = le32toh(req->num_planes);
+	/*
+	 * The entries are in the queue's current memory type (STREAM_CREATE,
+	 * then SET_PARAMS_EXT) unless PER_RESOURCE_MEM_TYPE lets this one
+	 * resource say otherwise. Without the feature an override bit stays in
+	 * layout and fails the layout check below.
+	 */
 	r->mem_type = s->mem_type[q];
 	if (vu_has_feature(&dev->vu, VIRTIO_VIDEO_F_PER_RESOURCE_MEM_TYPE)) {
-		r->mem_type = (layout & VIRTIO_VIDEO_PLANES_LAYOUT_F_VIRTIO_OBJECT) ?
-			      VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT :
-			      VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
-		layout &= ~VIRTIO_VIDEO_PLANES_LAYOUT_F_VIRTIO_OBJECT;
+		switch (layout & VIRTIO_VIDEO_PLANES_LAYOUT_F_MEM_TYPE_MASK) {
+		case VIRTIO_VIDEO_PLANES_LAYOUT_F_VIRTIO_OBJECT:
+			r->mem_type = VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
+			layout &= ~VIRTIO_VIDEO_PLANES_LAYOUT_F_MEM_TYPE_MASK;
+			break;
+		case VIRTIO_VIDEO_PLANES_LAYOUT_F_GUEST_PAGES:
+			r->mem_type = VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
+			layout &= ~VIRTIO_VIDEO_PLANES_LAYOUT_F_MEM_TYPE_MASK;
+			break;
+		default:
+			break;	/* none, or both: both stay and are refused */
+		}
 	}
 	r->layout = layout;
 	for (unsigned int i = 0; i < VIRTIO_VIDEO_MAX_PLANES; i++)
@@ -1300,6 +1383,7 @@ static void cmd_queue_clear(struct command *cmd)
 		drop_pictures(cmd->dev, s);
 		cmd->dev->codec->reset(s->dec);
 		s->failed = false;
+		s->late_error = false;
 	} else {
 		s->res_change_pending = false;
 	}
@@ -1376,8 +1460,10 @@ static uint32_t set_input_params(struct vv_video_dev *dev, struct stream *s,
 		drop_pictures(dev, s);
 		dev->codec->decoder_destroy(s->dec);
 		s->dec = dec;
+		s->event_fd = decoder_event_fd(dev, dec);
 		s->coded_format = format;
 		s->failed = false;
+		s->late_error = false;
 		p->format = format;
 	}
 	if (size)
@@ -1422,32 +1508,128 @@ static uint32_t set_output_params(struct vv_video_dev *dev, struct stream *s,
 	return VIRTIO_VIDEO_RESP_OK_NODATA;
 }
 
+/* SET_PARAMS of queue q (already checked); nothing changes unless it returns OK. */
+static uint32_t set_queue_params(struct vv_video_dev *dev, struct stream *s, int q,
+				 const struct virtio_video_params *w)
+{
+	if (le32toh(w->num_planes) > VIRTIO_VIDEO_MAX_PLANES)
+		return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+	return q == Q_IN ? set_input_params(dev, s, w) : set_output_params(dev, s, w);
+}
+
 static void cmd_set_params(struct command *cmd)
 {
 	const struct virtio_video_set_params *req = (const void *)cmd->buf;
 	struct stream *s = command_stream(cmd);
 	uint32_t type;
+	int q;
 
 	if (!s)
 		return;
-	if (le32toh(req->params.num_planes) > VIRTIO_VIDEO_MAX_PLANES) {
-		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
-		return;
-	}
-	switch (queue_index(le32toh(req->params.queue_type))) {
-	case Q_IN:
-		type = set_input_params(cmd->dev, s, &req->params);
-		break;
-	case Q_OUT:
-		type = set_output_params(cmd->dev, s, &req->params);
-		break;
-	default:
-		type = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
-		break;
-	}
+	q = queue_index(le32toh(req->params.queue_type));
+	type = q < 0 ? VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER :
+		       set_queue_params(cmd->dev, s, q, &req->params);
 	reply(cmd, type);
 	if (type == VIRTIO_VIDEO_RESP_OK_NODATA)
 		pump(cmd->dev, s);
+}
+
+/*
+ * crosvm's GET/SET_PARAMS_EXT. Their structs are fixed, so any other length
+ * is a driver speaking something else: refused before anything is looked at.
+ */
+static bool command_size_exact(struct command *cmd, size_t size)
+{
+	if (cmd->len == size)
+		return true;
+	log_warn("command 0x%x of %zu bytes, expected %zu", cmd->type, cmd->len, size);
+	reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+	return false;
+}
+
+/* Once per stream: which guests speak the dialect is worth knowing at info level. */
+static void log_params_ext_use(struct stream *s, int q, uint32_t old_type, uint32_t new_type,
+			       bool set)
+{
+	if (s->params_ext_logged)
+		return;
+	s->params_ext_logged = true;
+	if (!set)
+		log_info("stream %u: guest uses crosvm params-ext dialect; %s queue memory %s",
+			 s->id, queue_name(q), mem_type_name(old_type));
+	else if (old_type == new_type)
+		log_info("stream %u: guest uses crosvm params-ext dialect; %s queue memory %s (unchanged)",
+			 s->id, queue_name(q), mem_type_name(old_type));
+	else
+		log_info("stream %u: guest uses crosvm params-ext dialect; %s queue memory %s -> %s",
+			 s->id, queue_name(q), mem_type_name(old_type), mem_type_name(new_type));
+}
+
+static void cmd_get_params_ext(struct command *cmd)
+{
+	struct virtio_video_get_params_ext_resp resp;
+	struct stream *s;
+	int q;
+
+	if (!command_size_exact(cmd, sizeof(struct virtio_video_get_params_ext)))
+		return;
+	q = command_queue(cmd, &s);
+	if (q < 0)
+		return;
+	memset(&resp, 0, sizeof(resp));
+	/* crosvm answers the EXT variant with the plain GET_PARAMS response type. */
+	resp.hdr.type = htole32(VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
+	resp.hdr.stream_id = htole32(s->id);
+	params_to_wire(&s->params[q], q, &resp.params.base);
+	resp.params.resource_type = htole32(s->mem_type[q]);
+	log_params_ext_use(s, q, s->mem_type[q], s->mem_type[q], false);
+	push_reply(cmd->dev, cmd->elem, &resp, sizeof(resp));
+}
+
+/*
+ * SET_PARAMS plus the queue's memory type. The type says how the entries of
+ * later RESOURCE_CREATEs are read, so it may change only while the queue has
+ * no resources: existing ones were read in the old type. Every check comes
+ * before any change, so a refused command changes nothing.
+ */
+static void cmd_set_params_ext(struct command *cmd)
+{
+	const struct virtio_video_set_params_ext *req = (const void *)cmd->buf;
+	struct vv_video_dev *dev = cmd->dev;
+	uint32_t mem_type, old_type, type;
+	struct stream *s;
+	int q;
+
+	if (!command_size_exact(cmd, sizeof(*req)))
+		return;
+	s = command_stream(cmd);
+	if (!s)
+		return;
+	q = queue_index(le32toh(req->params.base.queue_type));
+	mem_type = le32toh(req->params.resource_type);
+	if (q < 0 || !mem_type_allowed(dev, mem_type)) {
+		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+		return;
+	}
+	old_type = s->mem_type[q];
+	if (mem_type != old_type && s->num_resources[q]) {
+		log_warn("stream %u: %s queue memory %s -> %s refused: %u resources exist",
+			 s->id, queue_name(q), mem_type_name(old_type), mem_type_name(mem_type),
+			 s->num_resources[q]);
+		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION);
+		return;
+	}
+	type = set_queue_params(dev, s, q, &req->params.base);
+	if (type == VIRTIO_VIDEO_RESP_OK_NODATA) {
+		log_params_ext_use(s, q, old_type, mem_type, true);
+		if (mem_type != old_type)
+			log_debug("stream %u: %s queue memory %s -> %s", s->id, queue_name(q),
+				  mem_type_name(old_type), mem_type_name(mem_type));
+		s->mem_type[q] = mem_type;
+	}
+	reply(cmd, type);
+	if (type == VIRTIO_VIDEO_RESP_OK_NODATA)
+		pump(dev, s);
 }
 
 /* Profiles and levels a decoder answers for QUERY_CONTROL. */
@@ -1546,7 +1728,17 @@ static const struct {
 	[0xA] = { sizeof(struct virtio_video_query_control), false, cmd_query_control },
 	[0xB] = { sizeof(struct virtio_video_get_control), true, NULL },
 	[0xC] = { sizeof(struct virtio_video_set_control), true, NULL },
+	[0xD] = { sizeof(struct virtio_video_get_params_ext), true, cmd_get_params_ext },
+	[0xE] = { sizeof(struct virtio_video_set_params_ext), true, cmd_set_params_ext },
 };
+
+/* --no-params-ext: the EXT commands get what any unknown command gets. */
+static bool command_known(const struct vv_video_dev *dev, uint32_t type)
+{
+	if (type == VIRTIO_VIDEO_CMD_GET_PARAMS_EXT || type == VIRTIO_VIDEO_CMD_SET_PARAMS_EXT)
+		return dev->params_ext;
+	return true;
+}
 
 static void handle_command(struct vv_video_dev *dev, struct vu_elem *elem)
 {
@@ -1577,7 +1769,7 @@ static void handle_command(struct vv_video_dev *dev, struct vu_elem *elem)
 		  cmd.stream_id, cmd.len, elem->in_len);
 	index = cmd.type - VIRTIO_VIDEO_CMD_QUERY_CAPABILITY;
 	if (cmd.type < VIRTIO_VIDEO_CMD_QUERY_CAPABILITY ||
-	    index >= sizeof(commands) / sizeof(commands[0])) {
+	    index >= sizeof(commands) / sizeof(commands[0]) || !command_known(dev, cmd.type)) {
 		log_warn("unknown command 0x%x", cmd.type);
 		reply(&cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
 	} else if (cmd.len < commands[index].size) {
@@ -1752,6 +1944,7 @@ struct vv_video_dev *vv_video_dev_new(const struct vv_codec_ops *codec,
 		return NULL;
 	dev->codec = codec;
 	dev->objects = objects;
+	dev->params_ext = true;
 	codec->get_caps(&dev->caps);
 	/* Keep only the raw formats this device can lay out. */
 	for (unsigned int i = 0; i < dev->caps.num_raw;) {
@@ -1784,4 +1977,50 @@ void vv_video_dev_free(struct vv_video_dev *dev)
 struct vu_dev *vv_video_dev_vu(struct vv_video_dev *dev)
 {
 	return &dev->vu;
+}
+
+void vv_video_dev_set_params_ext(struct vv_video_dev *dev, bool enabled)
+{
+	dev->params_ext = enabled;
+}
+
+/*
+ * An asynchronous decoder's fd is polled while the stream can take a
+ * picture: not failed, fewer than MAX_PENDING_PICTURES pending, and an
+ * OUTPUT resource queued to write into (before the first size is known the
+ * picture is wanted anyway: it announces the size). Otherwise the pictures
+ * wait in the codec and the fd is polled again once RESOURCE_QUEUE on OUTPUT
+ * (or a drain) made room, so a readable fd never makes the loop spin.
+ */
+static bool stream_wants_pictures(const struct stream *s)
+{
+	return s->event_fd >= 0 && !s->failed && s->picture_count < MAX_PENDING_PICTURES &&
+	       (!s->size_known || s->queued_head[Q_OUT]);
+}
+
+unsigned int vv_video_dev_poll_fds(struct vv_video_dev *dev, int *fds, unsigned int max)
+{
+	unsigned int n = 0;
+
+	if (dev->vu.sock < 0)
+		return 0;
+	for (struct stream *s = dev->streams; s && n < max; s = s->next)
+		if (stream_wants_pictures(s))
+			fds[n++] = s->event_fd;
+	return n;
+}
+
+void vv_video_dev_fd_ready(struct vv_video_dev *dev, int fd)
+{
+	for (struct stream *s = dev->streams; s; s = s->next) {
+		if (s->event_fd != fd)
+			continue;
+		/* The same path as after decode(): at most MAX_PENDING_PICTURES. */
+		if (stream_wants_pictures(s)) {
+			collect_pictures(dev, s);
+			announce_early(dev, s);
+			pump(dev, s);
+		}
+		return;
+	}
 }

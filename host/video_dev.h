@@ -7,6 +7,7 @@
 #ifndef VV_VIDEO_DEV_H
 #define VV_VIDEO_DEV_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "codec.h"
@@ -21,5 +22,18 @@ struct vv_video_dev *vv_video_dev_new(const struct vv_codec_ops *codec,
 				      struct vv_object_table *objects);
 void vv_video_dev_free(struct vv_video_dev *dev);
 struct vu_dev *vv_video_dev_vu(struct vv_video_dev *dev);
+/*
+ * crosvm's GET/SET_PARAMS_EXT (on by default). Off, they are answered like
+ * any unknown command, as on a device without the dialect.
+ */
+void vv_video_dev_set_params_ext(struct vv_video_dev *dev, bool enabled);
+
+/*
+ * Asynchronous codec plugins (vv_codec_ops.event_fd): the fds the main loop
+ * polls for POLLIN now (at most max, into fds), and the call for one that
+ * became readable. The set changes as streams come and go and fill up.
+ */
+unsigned int vv_video_dev_poll_fds(struct vv_video_dev *dev, int *fds, unsigned int max);
+void vv_video_dev_fd_ready(struct vv_video_dev *dev, int fd);
 
 #endif

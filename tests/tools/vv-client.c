@@ -9,6 +9,16 @@
  *             [--scatter] [--chunk N] [--streams N [--sequential]] [--frames N]
  *             [--abort-after N] [--regions N] [--no-indirect] [--stride-align N]
  *             [--no-output] [--stats] [--timeout MS]
+ *             [--params-ext] [--stream-mem TYPE] [--queue-mem TYPE]
+ *             [--res-mem-flag none|TYPE] [--no-per-resource-mem]
+ *
+ * TYPE is guest-pages or virtio-object. --params-ext speaks crosvm's dialect:
+ * GET/SET_PARAMS_EXT instead of GET/SET_PARAMS, every answer's resource_type
+ * checked, and each queue's memory type set to --queue-mem (default
+ * guest-pages) before its resources are created, as the ChromeOS driver does
+ * at REQBUFS. --stream-mem is STREAM_CREATE's memory type of both queues
+ * (default guest-pages); --res-mem-flag sets planes_layout bit 30/31 on every
+ * RESOURCE_CREATE. The buffers themselves are always guest pages.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -37,6 +47,8 @@ struct opts {
 	const char *socket, *codec, *input, *output;
 	uint32_t coded_format, raw_format;
 	bool per_plane, scatter, sequential, no_output, stats, indirect, verify_ts, no_ts_check;
+	bool params_ext, no_per_resource_mem;
+	uint32_t stream_mem, queue_mem, res_mem_flag;
 	uint32_t chunk;
 	int streams, frames, abort_after, regions, in_bufs, stride_align, timeout_ms;
 };
@@ -191,6 +203,7 @@ struct stream {
 	uint8_t *frame_buf;
 	size_t frame_buf_size;
 	uint64_t stream_frames_limit;
+	uint32_t mem[2]; /* memory type of the input, output queue as the device has it */
 };
 
 static struct stream *streams;
@@ -236,12 +249,55 @@ static void simple_cmd(struct stream *s, uint32_t type, uint32_t queue)
 	sync_cmd(s, &c, queue ? sizeof(c) : sizeof(c.hdr), &r, sizeof(r), VIRTIO_VIDEO_RESP_OK_NODATA);
 }
 
+static const char *mem_name(uint32_t mem)
+{
+	return mem == VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT ? "virtio-object" : "guest-pages";
+}
+
+static int queue_slot(uint32_t queue)
+{
+	return queue == VIRTIO_VIDEO_QUEUE_TYPE_INPUT ? 0 : 1;
+}
+
+/* GET_PARAMS_EXT: the params, and the queue's memory type must be s->mem[]. */
+static void get_params_ext(struct stream *s, uint32_t queue, struct virtio_video_params *p)
+{
+	struct virtio_video_get_params_ext c = { .hdr.type = VIRTIO_VIDEO_CMD_GET_PARAMS_EXT,
+						 .queue_type = queue };
+	struct virtio_video_get_params_ext_resp r;
+
+	sync_cmd(s, &c, sizeof(c), &r, sizeof(r), VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
+	if (r.params.base.queue_type != queue)
+		die("stream %u: GET_PARAMS_EXT for queue 0x%x answered for 0x%x", s->id, queue,
+		    r.params.base.queue_type);
+	if (r.params.resource_type != s->mem[queue_slot(queue)])
+		die("stream %u: GET_PARAMS_EXT(0x%x): resource_type %u (%s), expected %s", s->id,
+		    queue, r.params.resource_type, mem_name(r.params.resource_type),
+		    mem_name(s->mem[queue_slot(queue)]));
+	*p = r.params.base;
+}
+
+/* SET_PARAMS_EXT with resource_type mem; s->mem[] follows. */
+static void set_params_ext(struct stream *s, const struct virtio_video_params *p, uint32_t mem)
+{
+	struct virtio_video_set_params_ext c = { .hdr.type = VIRTIO_VIDEO_CMD_SET_PARAMS_EXT,
+						 .params = { .base = *p, .resource_type = mem } };
+	struct virtio_video_cmd_hdr r;
+
+	sync_cmd(s, &c, sizeof(c), &r, sizeof(r), VIRTIO_VIDEO_RESP_OK_NODATA);
+	s->mem[queue_slot(p->queue_type)] = mem;
+}
+
 static void get_params(struct stream *s, uint32_t queue, struct virtio_video_params *p)
 {
 	struct virtio_video_get_params c = { .hdr.type = VIRTIO_VIDEO_CMD_GET_PARAMS,
 					     .queue_type = queue };
 	struct virtio_video_get_params_resp r;
 
+	if (o.params_ext) {
+		get_params_ext(s, queue, p);
+		return;
+	}
 	sync_cmd(s, &c, sizeof(c), &r, sizeof(r), VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
 	if (r.params.queue_type != queue)
 		die("stream %u: GET_PARAMS for queue 0x%x answered for 0x%x", s->id, queue,
@@ -249,11 +305,19 @@ static void get_params(struct stream *s, uint32_t queue, struct virtio_video_par
 	*p = r.params;
 }
 
+/*
+ * Every SET_PARAMS comes before the queue's resources are (re)created, the
+ * point where crosvm's driver sets the queue's memory type: --queue-mem.
+ */
 static void set_params(struct stream *s, const struct virtio_video_params *p)
 {
 	struct virtio_video_set_params c = { .hdr.type = VIRTIO_VIDEO_CMD_SET_PARAMS, .params = *p };
 	struct virtio_video_cmd_hdr r;
 
+	if (o.params_ext) {
+		set_params_ext(s, p, o.queue_mem);
+		return;
+	}
 	sync_cmd(s, &c, sizeof(c), &r, sizeof(r), VIRTIO_VIDEO_RESP_OK_NODATA);
 }
 
@@ -345,14 +409,15 @@ static void create_res(struct stream *s, struct res *r, uint32_t queue, uint32_t
 	c->planes_layout = queue == VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT && o.per_plane ?
 				   VIRTIO_VIDEO_PLANES_LAYOUT_PER_PLANE :
 				   VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER;
+	c->planes_layout |= o.res_mem_flag;
 	c->num_planes = r->nplanes;
 	j = 0;
 	for (i = 0; i < r->nplanes; i++) {
-		struct buf *b = &r->plane[c->planes_layout == VIRTIO_VIDEO_PLANES_LAYOUT_PER_PLANE ? i : 0];
+		bool per_plane = queue == VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT && o.per_plane;
+		struct buf *b = &r->plane[per_plane ? i : 0];
 
-		c->plane_offsets[i] =
-			c->planes_layout == VIRTIO_VIDEO_PLANES_LAYOUT_PER_PLANE ? 0 : r->offset[i];
-		if (c->planes_layout == VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER && i > 0)
+		c->plane_offsets[i] = per_plane ? 0 : r->offset[i];
+		if (!per_plane && i > 0)
 			continue;
 		c->num_entries[i] = b->nent;
 		for (k = 0; k < b->nent; k++) {
@@ -639,11 +704,17 @@ static void stream_start(struct stream *s)
 	size_t i;
 
 	s->started = true;
-	c.in_mem_type = VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
-	c.out_mem_type = VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
+	c.in_mem_type = o.stream_mem;
+	c.out_mem_type = o.stream_mem;
 	c.coded_format = o.coded_format;
 	snprintf((char *)c.tag, sizeof(c.tag), "vv-client %u", s->id);
 	sync_cmd(s, &c, sizeof(c), &r, sizeof(r), VIRTIO_VIDEO_RESP_OK_NODATA);
+	s->mem[0] = s->mem[1] = o.stream_mem;
+	if (o.params_ext) {
+		/* The device reports STREAM_CREATE's memory types until they change. */
+		get_params(s, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, &p);
+		get_params(s, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, &p);
+	}
 
 	for (i = 0; i < n_aus; i++)
 		if (aus[i].size > max)
@@ -968,6 +1039,17 @@ static void reference_order(void)
 
 /* ---- main --------------------------------------------------------------- */
 
+static void usage(void) __attribute__((noreturn));
+
+static uint32_t parse_mem(const char *name)
+{
+	if (!strcmp(name, "guest-pages"))
+		return VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
+	if (!strcmp(name, "virtio-object"))
+		return VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
+	usage();
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -976,7 +1058,10 @@ static void usage(void)
 		"        [--scatter] [--chunk N] [--streams N] [--sequential] [--frames N]\n"
 		"        [--abort-after N] [--regions N] [--in-bufs N] [--no-indirect]\n"
 		"        [--stride-align N] [--no-output] [--stats] [--timeout MS]\n"
-		"        [--no-ts-check]  (diagnosis only: skip the timestamp checks)\n");
+		"        [--no-ts-check]  (diagnosis only: skip the timestamp checks)\n"
+		"        [--params-ext] [--stream-mem TYPE] [--queue-mem TYPE]\n"
+		"        [--res-mem-flag none|TYPE] [--no-per-resource-mem]\n"
+		"        TYPE: guest-pages|virtio-object\n");
 	exit(2);
 }
 
@@ -989,7 +1074,9 @@ int main(int argc, char **argv)
 		{ "sequential", 0, 0, 'q' },	{ "frames", 1, 0, 'F' },     { "abort-after", 1, 0, 'A' },
 		{ "regions", 1, 0, 'R' },	{ "no-indirect", 0, 0, 'I' }, { "stride-align", 1, 0, 'a' },
 		{ "no-output", 0, 0, 'N' },	{ "stats", 0, 0, 'T' },	     { "timeout", 1, 0, 't' },
-		{ "in-bufs", 1, 0, 'b' },	{ "no-ts-check", 0, 0, 'X' }, { 0, 0, 0, 0 },
+		{ "in-bufs", 1, 0, 'b' },	{ "no-ts-check", 0, 0, 'X' }, { "params-ext", 0, 0, 'E' },
+		{ "stream-mem", 1, 0, 'M' },	{ "queue-mem", 1, 0, 'Q' },   { "res-mem-flag", 1, 0, 'r' },
+		{ "no-per-resource-mem", 0, 0, 'P' }, { 0, 0, 0, 0 },
 	};
 	struct timespec t0, t1;
 	double secs;
@@ -1030,6 +1117,16 @@ int main(int argc, char **argv)
 		case 't': o.timeout_ms = atoi(optarg); break;
 		case 'b': o.in_bufs = atoi(optarg); break;
 		case 'X': o.no_ts_check = true; break;
+		case 'E': o.params_ext = true; break;
+		case 'M': o.stream_mem = parse_mem(optarg); break;
+		case 'Q': o.queue_mem = parse_mem(optarg); break;
+		case 'r':
+			o.res_mem_flag = !strcmp(optarg, "none") ? 0 :
+					 parse_mem(optarg) == VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT ?
+					 VIRTIO_VIDEO_PLANES_LAYOUT_F_VIRTIO_OBJECT :
+					 VIRTIO_VIDEO_PLANES_LAYOUT_F_GUEST_PAGES;
+			break;
+		case 'P': o.no_per_resource_mem = true; break;
 		default: usage();
 		}
 	}
@@ -1047,6 +1144,13 @@ int main(int argc, char **argv)
 		die("--chunk needs a byte-stream codec (h264, hevc)");
 	if (!o.output && !o.no_output)
 		die("--output or --no-output is required");
+	if (o.no_per_resource_mem)
+		feat &= ~(1ull << VIRTIO_VIDEO_F_PER_RESOURCE_MEM_TYPE);
+	/* Asked for only where named: plain runs negotiate what they always did. */
+	if (o.stream_mem == VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT ||
+	    o.queue_mem == VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT ||
+	    o.res_mem_flag == VIRTIO_VIDEO_PLANES_LAYOUT_F_VIRTIO_OBJECT)
+		feat |= 1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT;
 
 	load_input();
 	o.verify_ts = !o.chunk && !o.no_output && !o.no_ts_check;
