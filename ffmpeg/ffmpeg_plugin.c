@@ -4,10 +4,19 @@
  * first, so whole access units and arbitrary chunks of a byte stream decode
  * the same. Decoding uses libavcodec's frame threading; a decoded picture is
  * copied once, into the guest's buffer, in the negotiated layout.
+ *
+ * Options (--backend-opt): hwaccel=auto|none|cuda|vaapi|vdpau|drm|qsv and
+ * device=STRING (the device libavutil opens: a DRM node such as
+ * /dev/dri/renderD128 for vaapi and drm, a GPU index for cuda). A hardware
+ * device that cannot be opened, a codec without a hwaccel for it, or a
+ * stream the hardware refuses (get_format) decode in software, and the log
+ * says so. Hardware frames come back with av_hwframe_transfer_data, then the
+ * usual single write into the guest's planes.
  */
 #include <libavcodec/avcodec.h>
 #include <libavutil/hwcontext.h>
 #include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,6 +34,8 @@ struct vv_decoder {
 	AVFrame **frames;	/* decoded, not yet taken: FIFO */
 	unsigned int first, count, cap;
 	bool drained;		/* flushed to EOF: reset before new input */
+	bool drain_report;	/* receive() owes VV_CODEC_DRAINED */
+	bool hw_logged;		/* the stream's decode path was logged */
 	int64_t last_timestamp;	/* of the latest bitstream buffer */
 	uint8_t *gather;	/* a scattered buffer made contiguous */
 	size_t gather_size;
@@ -42,64 +53,151 @@ static const struct {
 	{ VIRTIO_VIDEO_FORMAT_VP9, AV_CODEC_ID_VP9 },
 };
 
+#define NUM_CODED (sizeof(coded_formats) / sizeof(coded_formats[0]))
+
 static int thread_count;
 /* The hardware device every decoder shares, NULL for software decode. */
 static AVBufferRef *hw_device;
 static enum AVHWDeviceType hw_type = AV_HWDEVICE_TYPE_NONE;
+/* caps.impl[] of each coded format (indexes of coded_formats). */
+static char impl_text[NUM_CODED][160];
 
-static bool open_hw_device(enum AVHWDeviceType type)
+/* The hwaccel names we take, in the order "auto" tries them (decoding APIs). */
+static const struct {
+	const char *name;
+	enum AVHWDeviceType type;
+} hw_types[] = {
+	{ "cuda", AV_HWDEVICE_TYPE_CUDA },
+	{ "vaapi", AV_HWDEVICE_TYPE_VAAPI },
+	{ "qsv", AV_HWDEVICE_TYPE_QSV },
+	{ "vdpau", AV_HWDEVICE_TYPE_VDPAU },
+	{ "drm", AV_HWDEVICE_TYPE_DRM },
+};
+
+static bool open_hw_device(enum AVHWDeviceType type, const char *device)
 {
-	if (av_hwdevice_ctx_create(&hw_device, type, NULL, NULL, 0) < 0)
-		return false;
-	hw_type = type;
-	return true;
+	char reason[128];
+	int ret = av_hwdevice_ctx_create(&hw_device, type, device, NULL, 0);
+
+	if (ret >= 0) {
+		hw_type = type;
+		return true;
+	}
+	av_strerror(ret, reason, sizeof(reason));
+	fprintf(stderr, "vv-ffmpeg: cannot open %s device%s%s: %s\n",
+		av_hwdevice_get_type_name(type), device ? " " : "", device ? device : "", reason);
+	return false;
+}
+
+/* The codec's hwaccel pixel format on the open device, or AV_PIX_FMT_NONE. */
+static enum AVPixelFormat hw_pix_fmt(const AVCodec *codec)
+{
+	for (int i = 0; hw_device; i++) {
+		const AVCodecHWConfig *config = avcodec_get_hw_config(codec, i);
+
+		if (!config)
+			break;
+		if ((config->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX) &&
+		    config->device_type == hw_type)
+			return config->pix_fmt;
+	}
+	return AV_PIX_FMT_NONE;
+}
+
+/* What serves each codec, for the daemon's log and --print-capabilities. */
+static void describe_codecs(const char *wanted)
+{
+	for (size_t i = 0; i < NUM_CODED; i++) {
+		const AVCodec *codec = avcodec_find_decoder(coded_formats[i].id);
+		const char *name = codec ? codec->name : "?";
+
+		if (!codec)
+			snprintf(impl_text[i], sizeof(impl_text[i]), "not available");
+		else if (hw_pix_fmt(codec) != AV_PIX_FMT_NONE)
+			snprintf(impl_text[i], sizeof(impl_text[i]),
+				 "libavcodec %s, hwaccel %s (software fallback)", name,
+				 av_hwdevice_get_type_name(hw_type));
+		else if (hw_device)
+			snprintf(impl_text[i], sizeof(impl_text[i]),
+				 "libavcodec %s, software (no %s hwaccel for this codec)", name,
+				 av_hwdevice_get_type_name(hw_type));
+		else if (wanted)
+			snprintf(impl_text[i], sizeof(impl_text[i]),
+				 "libavcodec %s, software (hwaccel %s unavailable)", name, wanted);
+		else
+			snprintf(impl_text[i], sizeof(impl_text[i]), "libavcodec %s, software", name);
+	}
 }
 
 static int ff_init(const struct vv_codec_options *options)
 {
+	const char *hwaccel = options->hwaccel, *device = NULL;
+
 	thread_count = options->threads;
 	av_log_set_level(AV_LOG_ERROR);
-	if (!options->hwaccel || !strcmp(options->hwaccel, "none"))
-		return 0;
-	if (!strcmp(options->hwaccel, "auto")) {
-		/* Decoding APIs only, most capable first. */
-		static const enum AVHWDeviceType order[] = {
-			AV_HWDEVICE_TYPE_CUDA, AV_HWDEVICE_TYPE_VAAPI, AV_HWDEVICE_TYPE_QSV,
-			AV_HWDEVICE_TYPE_VDPAU,
-		};
+	for (unsigned int i = 0; i < options->num_backend_opts; i++) {
+		const char *opt = options->backend_opts[i];
 
-		for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && !hw_device; i++)
-			open_hw_device(order[i]);
-	} else {
-		enum AVHWDeviceType t = av_hwdevice_find_type_by_name(options->hwaccel);
-
-		if (t == AV_HWDEVICE_TYPE_NONE) {
-			fprintf(stderr, "vv-ffmpeg: unknown hwaccel '%s'\n", options->hwaccel);
+		if (!strncmp(opt, "hwaccel=", 8)) {
+			hwaccel = opt + 8;
+		} else if (!strncmp(opt, "device=", 7) && opt[7]) {
+			device = opt + 7;
+		} else {
+			fprintf(stderr, "vv-ffmpeg: unknown option '%s' (known: hwaccel=auto|none|"
+				"cuda|vaapi|vdpau|drm|qsv, device=PATH)\n", opt);
 			return -1;
 		}
-		open_hw_device(t);
 	}
+	if (hwaccel && strcmp(hwaccel, "none") && strcmp(hwaccel, "auto")) {
+		size_t i;
+
+		for (i = 0; i < sizeof(hw_types) / sizeof(hw_types[0]); i++)
+			if (!strcmp(hwaccel, hw_types[i].name))
+				break;
+		if (i == sizeof(hw_types) / sizeof(hw_types[0])) {
+			fprintf(stderr, "vv-ffmpeg: unknown hwaccel '%s' (known: auto, none, cuda, "
+				"vaapi, vdpau, drm, qsv)\n", hwaccel);
+			return -1;
+		}
+		if (av_hwdevice_find_type_by_name(hwaccel) == AV_HWDEVICE_TYPE_NONE)
+			fprintf(stderr, "vv-ffmpeg: this libavutil has no %s support\n", hwaccel);
+		else
+			open_hw_device(hw_types[i].type, device);
+	} else if (hwaccel && !strcmp(hwaccel, "auto")) {
+		/* drm is no decoding API of its own: not tried. */
+		for (size_t i = 0; i < sizeof(hw_types) / sizeof(hw_types[0]) - 1 && !hw_device; i++)
+			if (av_hwdevice_find_type_by_name(hw_types[i].name) != AV_HWDEVICE_TYPE_NONE)
+				open_hw_device(hw_types[i].type, device);
+	} else if (device) {
+		fprintf(stderr, "vv-ffmpeg: device=%s without a hwaccel: ignored\n", device);
+	}
+	if (hwaccel && !strcmp(hwaccel, "none"))
+		hwaccel = NULL;
 	/* The daemon's log tells which path decodes. */
 	if (hw_device)
 		fprintf(stderr, "vv-ffmpeg: hardware decoding with %s\n",
 			av_hwdevice_get_type_name(hw_type));
-	else
-		fprintf(stderr, "vv-ffmpeg: no usable %s device: software decoding\n",
-			options->hwaccel);
+	else if (hwaccel)
+		fprintf(stderr, "vv-ffmpeg: no usable %s device: software decoding\n", hwaccel);
+	describe_codecs(hwaccel);
 	return 0;
 }
 
 static void ff_fini(void)
 {
 	av_buffer_unref(&hw_device);
+	hw_type = AV_HWDEVICE_TYPE_NONE;
 }
 
 static void ff_get_caps(struct vv_codec_caps *caps)
 {
 	memset(caps, 0, sizeof(*caps));
-	for (size_t i = 0; i < sizeof(coded_formats) / sizeof(coded_formats[0]); i++)
-		if (avcodec_find_decoder(coded_formats[i].id))
-			caps->coded[caps->num_coded++] = coded_formats[i].format;
+	for (size_t i = 0; i < NUM_CODED; i++) {
+		if (!avcodec_find_decoder(coded_formats[i].id))
+			continue;
+		caps->impl[caps->num_coded] = impl_text[i][0] ? impl_text[i] : NULL;
+		caps->coded[caps->num_coded++] = coded_formats[i].format;
+	}
 	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_NV12;
 	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_YUV420;
 	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_YVU420;
@@ -140,31 +238,38 @@ static bool frames_push(struct vv_decoder *d, AVFrame *f)
 	return true;
 }
 
+/*
+ * libavcodec offers the hardware format when its hwaccel can take the
+ * stream; when setting that up fails it asks again without it.
+ */
 static enum AVPixelFormat pick_format(AVCodecContext *ctx, const enum AVPixelFormat *formats)
 {
-	const struct vv_decoder *d = ctx->opaque;
+	struct vv_decoder *d = ctx->opaque;
+	bool logged = d->hw_logged;
 
-	for (const enum AVPixelFormat *f = formats; *f != AV_PIX_FMT_NONE; f++)
-		if (*f == d->hw_format)
+	d->hw_logged = true;
+	for (const enum AVPixelFormat *f = formats; *f != AV_PIX_FMT_NONE; f++) {
+		if (*f == d->hw_format) {
+			if (!logged)
+				fprintf(stderr, "vv-ffmpeg: %s stream: decoding on %s\n",
+					ctx->codec->name, av_hwdevice_get_type_name(hw_type));
 			return *f;
+		}
+	}
 	/* The hardware cannot do this stream (profile, size): software. */
+	fprintf(stderr, "vv-ffmpeg: %s stream: %s refused it (%dx%d %s): software fallback\n",
+		ctx->codec->name, av_hwdevice_get_type_name(hw_type), ctx->coded_width,
+		ctx->coded_height, av_get_pix_fmt_name(ctx->sw_pix_fmt) ?
+		av_get_pix_fmt_name(ctx->sw_pix_fmt) : "?");
 	return avcodec_default_get_format(ctx, formats);
 }
 
 /* Decodes on the shared hardware device when the codec supports it. */
 static void use_hw_device(struct vv_decoder *d, const AVCodec *codec)
 {
-	for (int i = 0;; i++) {
-		const AVCodecHWConfig *config = avcodec_get_hw_config(codec, i);
-
-		if (!config)
-			return;
-		if ((config->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX) &&
-		    config->device_type == hw_type) {
-			d->hw_format = config->pix_fmt;
-			break;
-		}
-	}
+	d->hw_format = hw_pix_fmt(codec);
+	if (d->hw_format == AV_PIX_FMT_NONE)
+		return;
 	d->ctx->hw_device_ctx = av_buffer_ref(hw_device);
 	d->ctx->opaque = d;
 	d->ctx->get_format = pick_format;
@@ -285,6 +390,7 @@ static void restart(struct vv_decoder *d)
 	av_parser_close(d->parser);
 	d->parser = av_parser_init(d->codec_id);
 	d->drained = false;
+	d->drain_report = false;
 }
 
 static int parse_chunk(struct vv_decoder *d, const uint8_t *data, int size, int64_t ts)
@@ -387,6 +493,7 @@ static int ff_flush(struct vv_decoder *d)
 {
 	int ret;
 
+	d->drain_report = true;
 	if (d->drained)
 		return VV_CODEC_OK;
 	if (d->parser) {
@@ -430,8 +537,13 @@ static int ff_receive(struct vv_decoder *d, struct vv_picture *pic)
 {
 	AVFrame *f;
 
-	if (!d->count)
-		return 0;
+	if (!d->count) {
+		/* Synchronous: after flush() every picture came out above. */
+		if (!d->drain_report)
+			return 0;
+		d->drain_report = false;
+		return VV_CODEC_DRAINED;
+	}
 	f = d->frames[d->first];
 	d->first = (d->first + 1) % d->cap;
 	d->count--;
