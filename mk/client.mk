@@ -33,8 +33,15 @@ $(BUILD)/vu-front-selftest: $(CLIENT_OBJ_DIR)/vu-front-selftest.o $(CLIENT_LIB_O
 $(BUILD)/vv-gpu-client: $(CLIENT_OBJ_DIR)/vv-gpu-client.o $(CLIENT_LIB_OBJS)
 	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^ -lpthread
 
+# An asynchronous codec plugin for tests/native/async-plugin.sh: wraps
+# vv-ffmpeg.so and hands out pictures, drains and errors late (timerfd).
+$(BUILD)/test-plugins/vv-async-test.so: $(CLIENT_SRC_DIR)/vv-async-test.c host/codec.h
+	@mkdir -p $(@D)
+	$(CLIENT_CC) $(CLIENT_CFLAGS) -fPIC -fvisibility=hidden -shared $(CLIENT_LDFLAGS) -o $@ $< -ldl
+
 .PHONY: client-all
-client-all: $(BUILD)/vv-client $(BUILD)/vv-hostile $(BUILD)/vu-front-selftest $(BUILD)/vv-gpu-client
+client-all: $(BUILD)/vv-client $(BUILD)/vv-hostile $(BUILD)/vu-front-selftest $(BUILD)/vv-gpu-client \
+	$(BUILD)/test-plugins/vv-async-test.so
 
 ALL_TARGETS += client-all
 
