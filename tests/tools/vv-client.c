@@ -7,7 +7,7 @@
  *   vv-client --socket PATH --codec h264|hevc|vp8|vp9 --input FILE
  *             [--output OUT.yuv] [--format yuv420|nv12] [--layout single|per-plane]
  *             [--scatter] [--chunk N] [--streams N [--sequential]] [--frames N]
- *             [--abort-after N] [--regions N] [--no-indirect] [--stride-align N]
+ *             [--abort-after N] [--seek-after N] [--regions N] [--no-indirect] [--stride-align N]
  *             [--no-output] [--stats] [--timeout MS]
  *             [--params-ext] [--stream-mem TYPE] [--queue-mem TYPE]
  *             [--res-mem-flag none|TYPE] [--no-per-resource-mem]
@@ -50,6 +50,7 @@ struct opts {
 	bool params_ext, no_per_resource_mem;
 	uint32_t stream_mem, queue_mem, res_mem_flag;
 	uint32_t chunk;
+	int seek_after;
 	int streams, frames, abort_after, regions, in_bufs, stride_align, timeout_ms;
 };
 
@@ -191,6 +192,7 @@ struct res {
 struct stream {
 	uint32_t id;
 	bool started, done, res_change, clearing, destroying, drain_sent, drain_done, eos;
+	bool seeked;
 	int n_in, n_out;
 	struct res in[MAX_RES], out[MAX_RES];
 	uint32_t in_size;
@@ -594,6 +596,10 @@ static void on_drain_done(struct vv_req *req)
 	struct stream *s = req->opaque;
 	struct virtio_video_cmd_hdr *h = vv_resp(req);
 
+	/* A seek (QUEUE_CLEAR) cancels the drain. */
+	if (s->clearing && req->used_len >= sizeof(*h) &&
+	    h->type == VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION)
+		return;
 	if (req->used_len < sizeof(*h) || h->type != VIRTIO_VIDEO_RESP_OK_NODATA)
 		die("stream %u: STREAM_DRAIN answered %s (0x%x)", s->id, vv_resp_name(h->type), h->type);
 	if (!s->eos)
@@ -788,6 +794,43 @@ static void stream_finish(struct stream *s, bool destroy_mid)
 	s->done = true;
 }
 
+/*
+ * --seek-after N: after N frames, QUEUE_CLEAR both queues (a V4L2 seek:
+ * STREAMOFF/STREAMON) and decode the stream again from its first access
+ * unit; the output and its MD5 are those of the run after the seek.
+ */
+static void seek_to_start(struct stream *s)
+{
+	int i, n;
+
+	s->seeked = true;
+	s->clearing = true;
+	simple_cmd(s, VIRTIO_VIDEO_CMD_QUEUE_CLEAR, VIRTIO_VIDEO_QUEUE_TYPE_INPUT);
+	simple_cmd(s, VIRTIO_VIDEO_CMD_QUEUE_CLEAR, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT);
+	for (;;) {
+		n = s->drain_req && !s->drain_req->done;
+		for (i = 0; i < s->n_in; i++)
+			n += s->in[i].queued;
+		for (i = 0; i < s->n_out; i++)
+			n += s->out[i].queued;
+		if (!n)
+			break;
+		if (vv_poll(&dev, o.timeout_ms) <= 0)
+			die("stream %u: buffers not returned after the seek's QUEUE_CLEAR", s->id);
+	}
+	s->clearing = false;
+	vv_req_free(s->drain_req);
+	s->drain_req = NULL;
+	s->drain_sent = s->drain_done = s->eos = false;
+	s->next_au = 0;
+	s->frames = 0;
+	s->out_bytes = 0;
+	av_md5_init(s->md5);
+	if (s->out_file && (fflush(s->out_file) || ftruncate(fileno(s->out_file), 0) ||
+			    fseek(s->out_file, 0, SEEK_SET)))
+		die("truncate the output: %s", strerror(errno));
+}
+
 /* One step of a stream: queue what can be queued. */
 static void stream_step(struct stream *s)
 {
@@ -797,6 +840,8 @@ static void stream_step(struct stream *s)
 		stream_start(s);
 	if (s->res_change)
 		handle_res_change(s);
+	if (o.seek_after && !s->seeked && s->frames >= (uint64_t)o.seek_after)
+		seek_to_start(s);
 	if (o.frames && s->frames >= (uint64_t)o.frames) {
 		stream_finish(s, true);
 		return;
@@ -1056,7 +1101,7 @@ static void usage(void)
 		"usage: vv-client --socket PATH --codec h264|hevc|vp8|vp9 --input FILE\n"
 		"        [--output OUT.yuv] [--format yuv420|nv12|yvu420] [--layout single|per-plane]\n"
 		"        [--scatter] [--chunk N] [--streams N] [--sequential] [--frames N]\n"
-		"        [--abort-after N] [--regions N] [--in-bufs N] [--no-indirect]\n"
+		"        [--abort-after N] [--seek-after N] [--regions N] [--in-bufs N] [--no-indirect]\n"
 		"        [--stride-align N] [--no-output] [--stats] [--timeout MS]\n"
 		"        [--no-ts-check]  (diagnosis only: skip the timestamp checks)\n"
 		"        [--params-ext] [--stream-mem TYPE] [--queue-mem TYPE]\n"
@@ -1074,7 +1119,7 @@ int main(int argc, char **argv)
 		{ "sequential", 0, 0, 'q' },	{ "frames", 1, 0, 'F' },     { "abort-after", 1, 0, 'A' },
 		{ "regions", 1, 0, 'R' },	{ "no-indirect", 0, 0, 'I' }, { "stride-align", 1, 0, 'a' },
 		{ "no-output", 0, 0, 'N' },	{ "stats", 0, 0, 'T' },	     { "timeout", 1, 0, 't' },
-		{ "in-bufs", 1, 0, 'b' },	{ "no-ts-check", 0, 0, 'X' }, { "params-ext", 0, 0, 'E' },
+		{ "seek-after", 1, 0, 'k' },	{ "in-bufs", 1, 0, 'b' },	{ "no-ts-check", 0, 0, 'X' }, { "params-ext", 0, 0, 'E' },
 		{ "stream-mem", 1, 0, 'M' },	{ "queue-mem", 1, 0, 'Q' },   { "res-mem-flag", 1, 0, 'r' },
 		{ "no-per-resource-mem", 0, 0, 'P' }, { 0, 0, 0, 0 },
 	};
@@ -1116,6 +1161,7 @@ int main(int argc, char **argv)
 		case 'T': o.stats = true; break;
 		case 't': o.timeout_ms = atoi(optarg); break;
 		case 'b': o.in_bufs = atoi(optarg); break;
+		case 'k': o.seek_after = atoi(optarg); break;
 		case 'X': o.no_ts_check = true; break;
 		case 'E': o.params_ext = true; break;
 		case 'M': o.stream_mem = parse_mem(optarg); break;
