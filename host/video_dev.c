@@ -1613,7 +1613,7 @@ static void cmd_set_params_ext(struct command *cmd)
 	}
 	old_type = s->mem_type[q];
 	if (mem_type != old_type && s->num_resources[q]) {
-		log_warn("stream %u: %s queue memory %s -> %s refused: %u resources exist",
+		log_warn("stream %u: %s queue memory %s -> %s refused: the queue has %u resources",
 			 s->id, queue_name(q), mem_type_name(old_type), mem_type_name(mem_type),
 			 s->num_resources[q]);
 		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION);

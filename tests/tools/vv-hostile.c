@@ -7,6 +7,9 @@
  *
  *   vv-hostile --socket PATH --list
  *   vv-hostile --socket PATH --case NAME [--h264 FILE]
+ *
+ * --list leaves out the cases that need a daemon option: params-ext-switch
+ * (--gpu-socket-path, for virtio objects) and params-ext-off (--no-params-ext).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -467,6 +470,245 @@ static void c_features_off(void)
 		   VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER | VIRTIO_VIDEO_PLANES_LAYOUT_F_VIRTIO_OBJECT,
 		   1, one, e, 1, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
 		   "F_VIRTIO_OBJECT without PER_RESOURCE_MEM_TYPE");
+	res_create(1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1,
+		   VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER | VIRTIO_VIDEO_PLANES_LAYOUT_F_GUEST_PAGES,
+		   1, one, e, 1, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+		   "F_GUEST_PAGES without PER_RESOURCE_MEM_TYPE");
+	sanity();
+}
+
+/* ---- crosvm's GET/SET_PARAMS_EXT ---- */
+
+/* Sends len bytes of cmd (zero-padded past its struct), expects want. */
+static void expect_len(const void *cmd, size_t size, uint32_t len, uint32_t want, const char *what)
+{
+	uint8_t buf[512] = { 0 };
+
+	memcpy(buf, cmd, size < len ? size : len);
+	expect(buf, len, want, what);
+}
+
+/* GET_PARAMS_EXT that must succeed: the whole 128-byte answer, checked. */
+static struct virtio_video_params_ext get_ext(uint32_t stream, uint32_t queue)
+{
+	struct virtio_video_get_params_ext c = { { VIRTIO_VIDEO_CMD_GET_PARAMS_EXT, stream }, queue,
+						 { 0 } };
+	struct virtio_video_get_params_ext_resp r;
+	uint32_t used = 0;
+	int t = vv_sync(&dev, &c, sizeof(c), &r, sizeof(r), &used);
+
+	if (t != VIRTIO_VIDEO_RESP_OK_GET_PARAMS || used != sizeof(r))
+		fail("GET_PARAMS_EXT(0x%x): %s, %u bytes (expected OK_GET_PARAMS, %zu)", queue,
+		     vv_resp_name(t), used, sizeof(r));
+	if (r.hdr.stream_id != stream || r.params.base.queue_type != queue)
+		fail("GET_PARAMS_EXT(0x%x): answered for stream %u queue 0x%x", queue,
+		     r.hdr.stream_id, r.params.base.queue_type);
+	return r.params;
+}
+
+static void set_ext(uint32_t stream, const struct virtio_video_params_ext *p, uint32_t want,
+		    const char *what)
+{
+	struct virtio_video_set_params_ext c = { { VIRTIO_VIDEO_CMD_SET_PARAMS_EXT, stream }, *p };
+
+	expect(&c, sizeof(c), want, what);
+}
+
+static void expect_mem(uint32_t stream, uint32_t queue, uint32_t mem, uint32_t plane_size,
+		       const char *what)
+{
+	struct virtio_video_params_ext p = get_ext(stream, queue);
+
+	if (p.resource_type != mem ||
+	    (plane_size && p.base.plane_formats[0].plane_size != plane_size))
+		fail("%s: queue 0x%x resource_type %u plane_size %u, expected %u and %u", what, queue,
+		     p.resource_type, p.base.plane_formats[0].plane_size, mem, plane_size);
+	note("%s: GET_PARAMS_EXT(0x%x) resource_type %u, plane_size %u", what, queue,
+	     p.resource_type, p.base.plane_formats[0].plane_size);
+}
+
+/* Malformed EXT requests, on any device that has the dialect: nothing changes. */
+static void c_params_ext(void)
+{
+	const uint32_t IN = VIRTIO_VIDEO_QUEUE_TYPE_INPUT, OUT = VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
+	const uint32_t BADP = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+	struct virtio_video_get_params_ext g = { { VIRTIO_VIDEO_CMD_GET_PARAMS_EXT, 1 }, IN, { 0 } };
+	struct virtio_video_set_params_ext sx = { .hdr = { VIRTIO_VIDEO_CMD_SET_PARAMS_EXT, 1 } };
+	struct virtio_video_params_ext in;
+	uint32_t size;
+	struct vv_req *req;
+
+	create_stream(1, VIRTIO_VIDEO_FORMAT_H264);
+	in = get_ext(1, IN);
+	size = in.base.plane_formats[0].plane_size;
+	if (in.resource_type != VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES || in.base.format !=
+	    VIRTIO_VIDEO_FORMAT_H264 || !size)
+		fail("GET_PARAMS_EXT(input) of a new stream: resource_type %u format 0x%x size %u",
+		     in.resource_type, in.base.format, size);
+	note("GET_PARAMS_EXT(input) -> OK_GET_PARAMS, 128 bytes, guest pages");
+	expect_len(&g, sizeof(g), 8, BADP, "GET_PARAMS_EXT of 8 bytes");
+	expect_len(&g, sizeof(g), 15, BADP, "GET_PARAMS_EXT of 15 bytes");
+	expect_len(&g, sizeof(g), 17, BADP, "GET_PARAMS_EXT of 17 bytes");
+	expect_len(&g, sizeof(g), 128, BADP, "GET_PARAMS_EXT of 128 bytes");
+	g.queue_type = 0x555;
+	expect(&g, sizeof(g), BADP, "GET_PARAMS_EXT queue 0x555");
+	g.queue_type = IN;
+	g.hdr.stream_id = 77;
+	expect(&g, sizeof(g), VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID, "GET_PARAMS_EXT stream 77");
+
+	/* A response buffer sized for plain GET_PARAMS cannot take the answer. */
+	g.hdr.stream_id = 1;
+	req = vv_req_new(&dev, sizeof(g), sizeof(struct virtio_video_get_params_resp));
+	if (!req)
+		fail("out of guest memory");
+	memcpy(vv_cmd(req), &g, sizeof(g));
+	if (vv_submit(req) || vv_wait(&dev, req))
+		fail("GET_PARAMS_EXT with a 120-byte response buffer: no answer");
+	if (req->used_len != 8 ||
+	    *(uint32_t *)vv_resp(req) != VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER)
+		fail("GET_PARAMS_EXT with a 120-byte response buffer: %s, %u bytes",
+		     vv_resp_name(*(uint32_t *)vv_resp(req)), req->used_len);
+	note("GET_PARAMS_EXT with a 120-byte response buffer -> ERR_INVALID_PARAMETER");
+	vv_req_free(req);
+
+	sx.params = in;
+	sx.params.base.plane_formats[0].plane_size = size + 4096;
+	expect_len(&sx, sizeof(sx), 120, BADP, "SET_PARAMS_EXT of 120 bytes (plain SET_PARAMS size)");
+	expect_len(&sx, sizeof(sx), 127, BADP, "SET_PARAMS_EXT of 127 bytes");
+	expect_len(&sx, sizeof(sx), 129, BADP, "SET_PARAMS_EXT of 129 bytes");
+	expect_len(&sx, sizeof(sx), 256, BADP, "SET_PARAMS_EXT of 256 bytes");
+	sx.params.resource_type = 2;
+	expect(&sx, sizeof(sx), BADP, "SET_PARAMS_EXT resource_type 2");
+	sx.params.resource_type = 0xffffffffu;
+	expect(&sx, sizeof(sx), BADP, "SET_PARAMS_EXT resource_type 0xffffffff");
+	sx.params.resource_type = VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
+	if (!(dev.f.features & (1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT)))
+		expect(&sx, sizeof(sx), BADP, "SET_PARAMS_EXT virtio objects, not negotiated");
+	sx.params.resource_type = VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
+	sx.params.base.queue_type = 0x999;
+	expect(&sx, sizeof(sx), BADP, "SET_PARAMS_EXT queue 0x999");
+	sx.params.base.queue_type = IN;
+	sx.params.base.num_planes = 9;
+	expect(&sx, sizeof(sx), BADP, "SET_PARAMS_EXT 9 planes");
+	sx.params.base.num_planes = 1;
+	sx.params.base.format = VIRTIO_VIDEO_FORMAT_NV12;
+	expect(&sx, sizeof(sx), BADP, "SET_PARAMS_EXT input raw format");
+	sx.params.base.format = VIRTIO_VIDEO_FORMAT_H264;
+	sx.hdr.stream_id = 77;
+	expect(&sx, sizeof(sx), VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID, "SET_PARAMS_EXT stream 77");
+	sx.hdr.stream_id = 1;
+	expect_mem(1, IN, VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES, size, "after the refused requests");
+	expect(&sx, sizeof(sx), VIRTIO_VIDEO_RESP_OK_NODATA, "SET_PARAMS_EXT input plane size");
+	expect_mem(1, IN, VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES, size + 4096, "after SET_PARAMS_EXT");
+	expect_mem(1, OUT, VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES, 0, "output untouched");
+	sanity();
+}
+
+/*
+ * Switching a queue's memory type (needs a device that offers virtio
+ * objects: the daemon with --gpu-socket-path): entries are read in the
+ * queue's current type, bits 30/31 override it for one resource, and the
+ * type changes only while the queue has no resources.
+ */
+static void c_params_ext_switch(void)
+{
+	const uint32_t IN = VIRTIO_VIDEO_QUEUE_TYPE_INPUT, OUT = VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
+	const uint32_t SB = VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER;
+	const uint32_t GP = VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES, VO = VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
+	const uint32_t OK = VIRTIO_VIDEO_RESP_OK_NODATA;
+	struct virtio_video_get_params gp = { { VIRTIO_VIDEO_CMD_GET_PARAMS, 1 }, IN, { 0 } };
+	struct virtio_video_get_params_resp gr;
+	struct virtio_video_set_params sp = { { VIRTIO_VIDEO_CMD_SET_PARAMS, 1 }, { 0 } };
+	struct virtio_video_resource_destroy_all da = { { VIRTIO_VIDEO_CMD_RESOURCE_DESTROY_ALL, 1 },
+							IN, { 0 } };
+	struct virtio_video_params_ext p = { 0 };
+	uint32_t one[8] = { 1 }, used = 0, size;
+	struct virtio_video_mem_entry e = { .addr = gmem(65536), .length = 65536 };
+
+	vv_close(&dev, true);
+	open_dev(FEAT_ALL | (1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT));
+	if (!(dev.f.features & (1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT)))
+		fail("the device does not offer RESOURCE_VIRTIO_OBJECT (run the daemon with "
+		     "--gpu-socket-path)");
+	e.addr = gmem(65536);
+	create_stream(1, VIRTIO_VIDEO_FORMAT_H264);
+	/* Plain GET_PARAMS first, so that the first EXT command is a change. */
+	if (vv_sync(&dev, &gp, sizeof(gp), &gr, sizeof(gr), &used) !=
+	    VIRTIO_VIDEO_RESP_OK_GET_PARAMS || used != sizeof(gr))
+		fail("plain GET_PARAMS(input): %u bytes", used);
+	size = gr.params.plane_formats[0].plane_size;
+	p.base = gr.params;
+	p.resource_type = VO;
+	set_ext(1, &p, OK, "SET_PARAMS_EXT input -> virtio objects (no resources)");
+	expect_mem(1, IN, VO, size, "input switched");
+	expect_mem(1, OUT, GP, 0, "output stays");
+	res_create(1, IN, 1, SB, 1, one, &e, 1, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+		   "RESOURCE_CREATE guest-page entry on a virtio-object queue (read as a UUID)");
+	res_create(1, IN, 1, SB | VIRTIO_VIDEO_PLANES_LAYOUT_F_VIRTIO_OBJECT |
+		   VIRTIO_VIDEO_PLANES_LAYOUT_F_GUEST_PAGES, 1, one, &e, 1,
+		   VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, "RESOURCE_CREATE with bits 30 and 31");
+	res_create(1, IN, 1, SB | VIRTIO_VIDEO_PLANES_LAYOUT_F_GUEST_PAGES, 1, one, &e, 1, OK,
+		   "RESOURCE_CREATE bit 30 (guest pages) on a virtio-object queue");
+	p.resource_type = GP;
+	p.base.plane_formats[0].plane_size = size + 8192;
+	set_ext(1, &p, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION,
+		"SET_PARAMS_EXT input -> guest pages while a resource exists");
+	expect_mem(1, IN, VO, size, "refused change: nothing changed");
+	p.resource_type = VO;
+	set_ext(1, &p, OK, "SET_PARAMS_EXT input, same memory type, while a resource exists");
+	expect_mem(1, IN, VO, size + 8192, "params applied, type kept");
+	/* Each queue has its own type and its own resources. */
+	p.base = gr.params;
+	p.base.queue_type = OUT;
+	p.base.format = VIRTIO_VIDEO_FORMAT_NV12;
+	p.base.num_planes = 2;
+	p.resource_type = VO;
+	set_ext(1, &p, OK, "SET_PARAMS_EXT output -> virtio objects");
+	expect_mem(1, OUT, VO, 0, "output switched");
+	/* Plain SET_PARAMS leaves the memory type alone. */
+	sp.params = p.base;
+	expect(&sp, sizeof(sp), OK, "plain SET_PARAMS output");
+	expect_mem(1, OUT, VO, 0, "plain SET_PARAMS kept the type");
+	expect(&da, sizeof(da), OK, "RESOURCE_DESTROY_ALL(input)");
+	p.base = gr.params;
+	p.resource_type = GP;
+	set_ext(1, &p, OK, "SET_PARAMS_EXT input -> guest pages (resources gone)");
+	expect_mem(1, IN, GP, size, "input back to guest pages");
+	res_create(1, IN, 1, SB, 1, one, &e, 1, OK, "RESOURCE_CREATE guest pages, no bit");
+	res_create(1, IN, 2, SB | VIRTIO_VIDEO_PLANES_LAYOUT_F_VIRTIO_OBJECT, 1, one, &e, 1,
+		   VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+		   "RESOURCE_CREATE bit 31 with a guest-page entry (not a live UUID)");
+	p.resource_type = VO;
+	set_ext(1, &p, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION,
+		"SET_PARAMS_EXT input -> virtio objects while a resource exists");
+	expect_mem(1, IN, GP, size, "refused change: nothing changed");
+	sanity();
+}
+
+/* The daemon with --no-params-ext: 0x10D/0x10E are unknown commands. */
+static void c_params_ext_off(void)
+{
+	const uint32_t BADP = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+	struct virtio_video_get_params_ext g = { { VIRTIO_VIDEO_CMD_GET_PARAMS_EXT, 1 },
+						 VIRTIO_VIDEO_QUEUE_TYPE_INPUT, { 0 } };
+	struct virtio_video_get_params pg = { { VIRTIO_VIDEO_CMD_GET_PARAMS, 1 },
+					      VIRTIO_VIDEO_QUEUE_TYPE_INPUT, { 0 } };
+	struct virtio_video_set_params_ext sx = { .hdr = { VIRTIO_VIDEO_CMD_SET_PARAMS_EXT, 1 } };
+	struct virtio_video_get_params_resp r;
+	uint32_t used = 0;
+
+	create_stream(1, VIRTIO_VIDEO_FORMAT_H264);
+	if (vv_sync(&dev, &pg, sizeof(pg), &r, sizeof(r), &used) != VIRTIO_VIDEO_RESP_OK_GET_PARAMS ||
+	    used != sizeof(r))
+		fail("plain GET_PARAMS: %u bytes", used);
+	note("plain GET_PARAMS -> OK_GET_PARAMS");
+	sx.params.base = r.params;
+	expect(&g, sizeof(g), BADP, "GET_PARAMS_EXT (disabled)");
+	expect(&sx, sizeof(sx), BADP, "SET_PARAMS_EXT (disabled)");
+	g.hdr.stream_id = 77;
+	expect(&g, sizeof(g), BADP, "GET_PARAMS_EXT stream 77 (disabled: not a stream error)");
+	g.hdr.type = 0x10f;
+	expect(&g, sizeof(g), BADP, "unknown command 0x10f, for comparison");
 	sanity();
 }
 
@@ -940,12 +1182,31 @@ static const struct hcase cases[] = {
 	{ "vring-bad", c_vring_bad, true, true },
 	{ "mem-beyond-file", c_mem_beyond_file, true, true },
 	{ "mem-shrink", c_mem_shrink, false, false },
+	{ "params-ext", c_params_ext, false, false },
 };
+
+/* Cases that need a daemon option: run by name only, not in --list. */
+static const struct hcase option_cases[] = {
+	{ "params-ext-switch", c_params_ext_switch, false, false },
+	{ "params-ext-off", c_params_ext_off, false, false },
+};
+
+static const struct hcase *find_case(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (!strcmp(cases[i].name, name))
+			return &cases[i];
+	for (size_t i = 0; i < sizeof(option_cases) / sizeof(option_cases[0]); i++)
+		if (!strcmp(option_cases[i].name, name))
+			return &option_cases[i];
+	return NULL;
+}
 
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = { { "socket", 1, 0, 's' }, { "case", 1, 0, 'c' },
 					    { "list", 0, 0, 'l' }, { 0, 0, 0, 0 } };
+	const struct hcase *hc;
 	const char *name = NULL;
 	bool list = false;
 	int c;
@@ -971,22 +1232,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: vv-hostile --socket PATH (--list | --case NAME)\n");
 		return 2;
 	}
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (strcmp(cases[i].name, name))
-			continue;
-		cur = name;
-		if (!cases[i].own_conn)
-			open_dev(FEAT_ALL);
-		cases[i].fn();
-		if (!cases[i].own_conn) {
-			if (cases[i].ring_break)
-				vu_close(&dev.f);
-			else
-				vv_close(&dev, true);
-		}
-		printf("vv-hostile %s: ok\n", name);
-		return 0;
+	hc = find_case(name);
+	if (!hc) {
+		fprintf(stderr, "vv-hostile: no case %s\n", name);
+		return 2;
 	}
-	fprintf(stderr, "vv-hostile: no case %s\n", name);
-	return 2;
+	cur = name;
+	if (!hc->own_conn)
+		open_dev(FEAT_ALL);
+	hc->fn();
+	if (!hc->own_conn) {
+		if (hc->ring_break)
+			vu_close(&dev.f);
+		else
+			vv_close(&dev, true);
+	}
+	printf("vv-hostile %s: ok\n", name);
+	return 0;
 }
