@@ -108,8 +108,7 @@ static void at_fini(void)
 	if (!in_handle)
 		return;
 	in_ops->fini();
-	dlclose(in_handle);
-	in_handle = NULL;
+	/* Not dlclose()d: leak reports keep the inner plugin's symbols. */
 }
 
 static void at_get_caps(struct vv_codec_caps *caps)
