@@ -117,6 +117,7 @@ struct vv_dev {
 	bool has_sg;			/* RESOURCE_NON_CONTIG */
 	bool has_obj;			/* RESOURCE_VIRTIO_OBJECT */
 	bool per_res;			/* PER_RESOURCE_MEM_TYPE */
+	bool ext;			/* crosvm's GET/SET_PARAMS_EXT in use */
 	u32 max_caps_len;
 	u32 max_resp_len;
 	unsigned int timeout_ms;
@@ -204,6 +205,16 @@ struct vv_ctx {
 	unsigned int meta_next;
 	u32 sequence[2];		/* of the next buffer done per queue */
 
+	/*
+	 * Memory type per queue with GET/SET_PARAMS_EXT (dev->ext): @mem is
+	 * what the queue's buffers need (set at REQBUFS, or by the first
+	 * DMABUF queued when @mem_fixed is false), @dev_mem what the device's
+	 * queue has now (valid while the stream exists).
+	 */
+	u32 mem[2];
+	bool mem_fixed[2];
+	u32 dev_mem[2];
+
 	/* Device resources of the stream (under lock). */
 	struct vv_res res[2][VV_MAX_RES];
 	unsigned int n_res[2];
@@ -244,7 +255,8 @@ void vv_watchdog(struct work_struct *work);
 
 /* vv_cmd.c */
 int vv_cmd_query_caps(struct vv_dev *dev, u32 queue_type, struct vv_caps *caps);
-int vv_cmd_stream_create(struct vv_dev *dev, u32 sid, u32 coded_fmt);
+int vv_cmd_stream_create(struct vv_dev *dev, u32 sid, u32 coded_fmt, u32 in_mem,
+			 u32 out_mem);
 int vv_cmd_stream_destroy(struct vv_dev *dev, u32 sid);
 int vv_cmd_stream_drain(struct vv_dev *dev, u32 sid, vv_resp_cb cb, void *priv,
 			unsigned int seq);
@@ -259,6 +271,11 @@ int vv_cmd_get_params(struct vv_dev *dev, u32 sid, u32 queue_type,
 		      struct virtio_video_params *params);
 int vv_cmd_set_params(struct vv_dev *dev, u32 sid,
 		      const struct virtio_video_params *params);
+int vv_cmd_get_params_ext(struct vv_dev *dev, u32 sid, u32 queue_type,
+			  struct virtio_video_params_ext *params);
+int vv_cmd_set_params_ext(struct vv_dev *dev, u32 sid,
+			  const struct virtio_video_params_ext *params);
+int vv_cmd_probe_params_ext(struct vv_dev *dev, u32 *type);
 
 /* vv_caps.c */
 int vv_caps_parse(const void *buf, size_t len, struct vv_caps *caps);
@@ -281,6 +298,7 @@ int vv_clear_queue(struct vv_ctx *ctx, unsigned int q, bool requeue);
 void vv_ctx_put(struct vv_ctx *ctx);
 void vv_done(struct vv_ctx *ctx, struct vb2_v4l2_buffer *vbuf, enum vb2_buffer_state state);
 void vv_return_all(struct vv_ctx *ctx, unsigned int q, enum vb2_buffer_state state);
+int vv_ext_stream_created(struct vv_ctx *ctx, u32 mem_type);
 
 /* vv_dec.c */
 extern const struct v4l2_file_operations vv_dec_fops;

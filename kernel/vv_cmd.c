@@ -52,7 +52,8 @@ int vv_cmd_query_caps(struct vv_dev *dev, u32 queue_type, struct vv_caps *caps)
 	return ret;
 }
 
-int vv_cmd_stream_create(struct vv_dev *dev, u32 sid, u32 coded_fmt)
+int vv_cmd_stream_create(struct vv_dev *dev, u32 sid, u32 coded_fmt, u32 in_mem,
+			 u32 out_mem)
 {
 	struct virtio_video_stream_create *cmd;
 	struct vv_req *req;
@@ -62,13 +63,8 @@ int vv_cmd_stream_create(struct vv_dev *dev, u32 sid, u32 coded_fmt)
 	if (!req)
 		return -ENOMEM;
 	cmd = req->cmd;
-	/*
-	 * Guest pages on both queues: with PER_RESOURCE_MEM_TYPE each
-	 * resource says whether it is a virtio object; plain v3 can't know
-	 * the CAPTURE memory this early, so it sticks to guest pages.
-	 */
-	cmd->in_mem_type = cpu_to_le32(VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES);
-	cmd->out_mem_type = cpu_to_le32(VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES);
+	cmd->in_mem_type = cpu_to_le32(in_mem);
+	cmd->out_mem_type = cpu_to_le32(out_mem);
 	cmd->coded_format = cpu_to_le32(coded_fmt);
 	snprintf((char *)cmd->tag, sizeof(cmd->tag), "%s-%u", VV_DRV_NAME, sid);
 	return vv_cmd_nodata(dev, req);
@@ -225,4 +221,87 @@ int vv_cmd_set_params(struct vv_dev *dev, u32 sid,
 	cmd = req->cmd;
 	cmd->params = *params;
 	return vv_cmd_nodata(dev, req);
+}
+
+static bool vv_mem_type_valid(u32 mem_type)
+{
+	return mem_type == VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES ||
+	       mem_type == VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
+}
+
+/* crosvm's dialect: answered with OK_GET_PARAMS and the longer struct. */
+int vv_cmd_get_params_ext(struct vv_dev *dev, u32 sid, u32 queue_type,
+			  struct virtio_video_params_ext *params)
+{
+	struct virtio_video_get_params_ext_resp *resp;
+	struct virtio_video_get_params_ext *cmd;
+	struct vv_req *req;
+	int ret;
+
+	req = vv_cmd_new(VIRTIO_VIDEO_CMD_GET_PARAMS_EXT, sid, sizeof(*cmd),
+			 sizeof(*resp));
+	if (!req)
+		return -ENOMEM;
+	cmd = req->cmd;
+	cmd->queue_type = cpu_to_le32(queue_type);
+	ret = vv_req_sync(dev, req, VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
+	if (!ret)
+		ret = vv_resp_status(req, VIRTIO_VIDEO_RESP_OK_GET_PARAMS,
+				     sizeof(*resp));
+	if (!ret) {
+		resp = req->resp;
+		if (le32_to_cpu(resp->params.base.queue_type) != queue_type ||
+		    !vv_mem_type_valid(le32_to_cpu(resp->params.resource_type)))
+			ret = -EIO;
+		else
+			*params = resp->params;
+	}
+	vv_req_put(req);
+	return ret;
+}
+
+int vv_cmd_set_params_ext(struct vv_dev *dev, u32 sid,
+			  const struct virtio_video_params_ext *params)
+{
+	struct virtio_video_set_params_ext *cmd;
+	struct vv_req *req;
+
+	req = vv_cmd_new(VIRTIO_VIDEO_CMD_SET_PARAMS_EXT, sid, sizeof(*cmd),
+			 VV_HDR_RESP);
+	if (!req)
+		return -ENOMEM;
+	cmd = req->cmd;
+	cmd->params = *params;
+	return vv_cmd_nodata(dev, req);
+}
+
+/*
+ * GET_PARAMS_EXT for stream 0, which no context ever uses: a device that
+ * knows the command looks the stream up and answers ERR_INVALID_STREAM_ID;
+ * one that does not answers as it does any unknown command. Leaves the
+ * response type in @type.
+ */
+int vv_cmd_probe_params_ext(struct vv_dev *dev, u32 *type)
+{
+	const struct virtio_video_cmd_hdr *hdr;
+	struct virtio_video_get_params_ext *cmd;
+	struct vv_req *req;
+	int ret;
+
+	req = vv_cmd_new(VIRTIO_VIDEO_CMD_GET_PARAMS_EXT, 0, sizeof(*cmd),
+			 sizeof(struct virtio_video_get_params_ext_resp));
+	if (!req)
+		return -ENOMEM;
+	cmd = req->cmd;
+	cmd->queue_type = cpu_to_le32(VIRTIO_VIDEO_QUEUE_TYPE_INPUT);
+	ret = vv_req_sync(dev, req, VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
+	hdr = req->resp;
+	if (!req->err && req->resp_used >= sizeof(*hdr)) {
+		*type = le32_to_cpu(hdr->type);
+		ret = 0;
+	} else if (!ret) {
+		ret = -EIO;
+	}
+	vv_req_put(req);
+	return ret;
 }

@@ -63,6 +63,7 @@ static void vv_dec_reset_capture(struct vv_ctx *ctx)
 int vv_dec_ensure_stream(struct vv_ctx *ctx)
 {
 	struct vv_dev *dev = ctx->dev;
+	u32 mem;
 	int ret;
 
 	if (ctx->stream_created && ctx->stream_vfmt == ctx->coded->vfmt)
@@ -75,11 +76,22 @@ int vv_dec_ensure_stream(struct vv_ctx *ctx)
 	ctx->n_res[VV_Q_DST] = 0;
 	ctx->res_gen[VV_Q_SRC]++;
 	ctx->res_gen[VV_Q_DST]++;
-	ret = vv_cmd_stream_create(dev, ctx->stream_id, ctx->coded->vfmt);
+	/*
+	 * Plain v3: guest pages on both queues (with PER_RESOURCE_MEM_TYPE a
+	 * resource may say it is a virtio object), as the CAPTURE memory is
+	 * not known this early. EXT: as crosvm's driver, virtio objects when
+	 * the device takes them; each queue gets its type before its first
+	 * resource (SET_PARAMS_EXT).
+	 */
+	mem = dev->ext && dev->has_obj ? VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT :
+					 VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
+	ret = vv_cmd_stream_create(dev, ctx->stream_id, ctx->coded->vfmt, mem, mem);
 	if (ret)
 		return ret;
 	ctx->stream_created = true;
 	ctx->stream_vfmt = ctx->coded->vfmt;
+	if (dev->ext)
+		return vv_ext_stream_created(ctx, mem);
 	return 0;
 }
 
@@ -803,6 +815,8 @@ static int vv_dec_open(struct file *file)
 	ctx->coded_h = VV_DEF_H;
 	ctx->src_sizeimage = vv_src_size(VV_DEF_W, VV_DEF_H, 0);
 	ctx->colorspace = V4L2_COLORSPACE_REC709;
+	ctx->mem[VV_Q_SRC] = VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
+	ctx->mem[VV_Q_DST] = VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
 	ctx->raw = ctx->coded ? vv_first_raw(dev, ctx->coded) : NULL;
 	if (!ctx->raw) {
 		ret = -ENODEV;

@@ -17,6 +17,10 @@ static bool contig;
 module_param(contig, bool, 0444);
 MODULE_PARM_DESC(contig, "contiguous buffers (videobuf2-dma-contig) even if the device takes scatter lists");
 
+static bool params_ext = true;
+module_param(params_ext, bool, 0444);
+MODULE_PARM_DESC(params_ext, "use crosvm's GET/SET_PARAMS_EXT when the device answers them (0: plain v3)");
+
 static int vv_init_vqs(struct vv_dev *dev)
 {
 	struct virtqueue *vqs[VIRTIO_VIDEO_NUM_QUEUES];
@@ -118,6 +122,48 @@ static bool vv_caps_usable(struct vv_dev *dev)
 			return true;
 	return false;
 }
+
+/*
+ * Does the device speak crosvm's GET/SET_PARAMS_EXT? Asked once at probe,
+ * without creating a stream (the device would count and log it): see
+ * vv_cmd_probe_params_ext(). Only a device that stopped answering fails.
+ */
+static int vv_detect_ext(struct vv_dev *dev)
+{
+	struct device *d = &dev->vdev->dev;
+	u32 type = 0;
+	int ret;
+
+	if (!params_ext) {
+		dev_info(d, "dialect: plain v3 (params_ext=0)\n");
+		return 0;
+	}
+	ret = vv_cmd_probe_params_ext(dev, &type);
+	if (dev->broken || dev->dead)
+		return -EIO;
+	dev->ext = !ret && type == VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID;
+	if (dev->ext)
+		dev_info(d, "dialect: crosvm params-ext (device answers GET/SET_PARAMS_EXT)\n");
+	else
+		dev_info(d, "dialect: plain v3 (GET_PARAMS_EXT answered 0x%x, %d)\n",
+			 type, ret);
+	return 0;
+}
+
+static ssize_t dialect_show(struct device *d, struct device_attribute *attr,
+			    char *buf)
+{
+	struct vv_dev *dev = dev_to_virtio(d)->priv;
+
+	return sysfs_emit(buf, "%s\n", dev && dev->ext ? "params-ext" : "v3");
+}
+static DEVICE_ATTR_RO(dialect);
+
+static struct attribute *vv_attrs[] = {
+	&dev_attr_dialect.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(vv);
 
 static void vv_dev_release(struct v4l2_device *v4l2_dev)
 {
@@ -259,6 +305,9 @@ static int vv_probe(struct virtio_device *vdev)
 		ret = -ENODEV;
 		goto err_stop;
 	}
+	ret = vv_detect_ext(dev);
+	if (ret)
+		goto err_stop;
 
 	ret = vv_register_v4l2(dev);
 	if (ret)
@@ -305,8 +354,10 @@ static const unsigned int vv_features[] = {
 };
 
 static struct virtio_driver vv_driver = {
-	.driver.name = VV_DRV_NAME,
+	/* The module's name: a copy built under another name can load beside it. */
+	.driver.name = KBUILD_MODNAME,
 	.driver.owner = THIS_MODULE,
+	.driver.dev_groups = vv_groups,
 	.id_table = vv_id_table,
 	.feature_table = vv_features,
 	.feature_table_size = ARRAY_SIZE(vv_features),

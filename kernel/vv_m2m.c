@@ -41,6 +41,109 @@ static struct vb2_queue *vv_vb2q(struct vv_ctx *ctx, unsigned int q)
 			       v4l2_m2m_get_dst_vq(ctx->fh.m2m_ctx);
 }
 
+/* ---- memory types (crosvm's GET/SET_PARAMS_EXT) ---- */
+
+/* Is @vb a virtio dma-buf the device can take as a virtio object? */
+static bool vv_buf_uuid(struct vv_dev *dev, struct vb2_buffer *vb, uuid_t *uuid)
+{
+	struct dma_buf *dbuf = vb->planes[0].dbuf;
+
+	if (!dev->has_obj || vb->memory != VB2_MEMORY_DMABUF || !dbuf)
+		return false;
+	return is_virtio_dma_buf(dbuf) && !virtio_dma_buf_get_uuid(dbuf, uuid);
+}
+
+static u32 vv_buf_mem(struct vv_dev *dev, struct vb2_buffer *vb)
+{
+	uuid_t uuid;
+
+	return vv_buf_uuid(dev, vb, &uuid) ? VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT :
+					     VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
+}
+
+/*
+ * Give the device's queue @q the memory type ctx->mem[q]: GET_PARAMS_EXT,
+ * then SET_PARAMS_EXT with the same parameters and the new type. Only while
+ * the queue has no resources (the device refuses it otherwise).
+ */
+static int vv_ext_set_mem(struct vv_ctx *ctx, unsigned int q)
+{
+	struct virtio_video_params_ext p;
+	int ret;
+
+	ret = vv_cmd_get_params_ext(ctx->dev, ctx->stream_id, vv_qtype(q), &p);
+	if (ret)
+		return ret;
+	p.resource_type = cpu_to_le32(ctx->mem[q]);
+	ret = vv_cmd_set_params_ext(ctx->dev, ctx->stream_id, &p);
+	if (ret)
+		return ret;
+	ctx->dev_mem[q] = ctx->mem[q];
+	return 0;
+}
+
+/*
+ * A device stream was created with @mem_type on both queues: a queue whose
+ * buffers exist already (its REQBUFS came before the stream) gets its type
+ * now, the other at its REQBUFS.
+ */
+int vv_ext_stream_created(struct vv_ctx *ctx, u32 mem_type)
+{
+	unsigned int q;
+	int ret;
+
+	ctx->dev_mem[VV_Q_SRC] = mem_type;
+	ctx->dev_mem[VV_Q_DST] = mem_type;
+	for (q = VV_Q_SRC; q <= VV_Q_DST; q++) {
+		if (!vb2_is_busy(vv_vb2q(ctx, q)))
+			continue;
+		ret = vv_ext_set_mem(ctx, q);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * REQBUFS of queue @q (its resources are gone): MMAP buffers are guest
+ * pages; DMABUF ones virtio objects when the device takes them, until the
+ * first buffer queued says otherwise (vv_ext_check_buf()).
+ */
+static int vv_ext_reqbufs(struct vv_ctx *ctx, unsigned int q, struct vb2_queue *vq)
+{
+	bool dmabuf = vq->memory == VB2_MEMORY_DMABUF;
+
+	ctx->mem[q] = dmabuf && ctx->dev->has_obj ? VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT :
+						    VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
+	ctx->mem_fixed[q] = !dmabuf;
+	if (!ctx->stream_created)
+		return 0;
+	return vv_ext_set_mem(ctx, q);
+}
+
+/*
+ * QBUF of a DMABUF buffer with EXT: the first one since REQBUFS sets the
+ * queue's type (a virtio-object queue becomes guest pages for a dma-buf
+ * without a UUID). A buffer of the other kind later needs a per-resource
+ * override (PER_RESOURCE_MEM_TYPE); without it the queue cannot mix.
+ */
+static int vv_ext_check_buf(struct vv_ctx *ctx, unsigned int q, struct vb2_buffer *vb)
+{
+	u32 mem = vv_buf_mem(ctx->dev, vb);
+
+	if (!ctx->mem_fixed[q]) {
+		ctx->mem[q] = mem;
+		ctx->mem_fixed[q] = true;
+		return 0;
+	}
+	if (mem == ctx->mem[q] || ctx->dev->per_res)
+		return 0;
+	dev_dbg(&ctx->dev->vdev->dev,
+		"stream %u queue %u: buffer %u: memory type %u on a queue of type %u\n",
+		ctx->stream_id, q, vb->index, mem, ctx->mem[q]);
+	return -EINVAL;
+}
+
 static int vv_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
 			  unsigned int *nplanes, unsigned int sizes[],
 			  struct device *alloc_devs[])
@@ -49,14 +152,25 @@ static int vv_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
 	unsigned int q = vv_vq_index(vq);
 	u32 size = q == VV_Q_SRC ? ctx->src_sizeimage : ctx->cap.sizeimage;
 
-	if (*nplanes)
-		return *nplanes != 1 || sizes[0] < size ? -EINVAL : 0;
+	if (*nplanes) {
+		/* CREATE_BUFS; with EXT the first one is like REQBUFS. */
+		if (*nplanes != 1 || sizes[0] < size)
+			return -EINVAL;
+		if (!ctx->dev->ext || vb2_is_busy(vq))
+			return 0;
+	}
 
 	/* A fresh allocation: the device forgets the old resources. */
 	if (ctx->stream_created && ctx->n_res[q]) {
 		vv_cmd_resource_destroy_all(ctx->dev, ctx->stream_id, vv_qtype(q));
 		ctx->n_res[q] = 0;
 		ctx->res_gen[q]++;
+	}
+	if (ctx->dev->ext) {
+		int ret = vv_ext_reqbufs(ctx, q, vq);
+
+		if (ret || *nplanes)
+			return ret;
 	}
 	*nplanes = 1;
 	sizes[0] = size;
@@ -86,7 +200,13 @@ static int vv_buf_init(struct vb2_buffer *vb)
 static int vv_buf_prepare(struct vb2_buffer *vb)
 {
 	struct vv_ctx *ctx = vb2_get_drv_priv(vb->vb2_queue);
+	int ret;
 
+	if (ctx->dev->ext && vb->memory == VB2_MEMORY_DMABUF) {
+		ret = vv_ext_check_buf(ctx, vv_vq_index(vb->vb2_queue), vb);
+		if (ret)
+			return ret;
+	}
 	if (vb->vb2_queue->is_output) {
 		if (vb->planes[0].data_offset)
 			return -EINVAL;
@@ -262,15 +382,41 @@ static int vv_plane_entries(struct vv_dev *dev, struct vb2_buffer *vb,
 	return 0;
 }
 
-/* UUID of a virtio dma-buf, only when resources can say so. */
-static bool vv_plane_uuid(struct vv_dev *dev, struct vb2_buffer *vb,
-			  unsigned int p, uuid_t *uuid)
+/*
+ * How a resource of @vb goes to the device: as a virtio object (@uuid set)
+ * or as guest pages, and with which planes_layout flag. Plain v3: every
+ * resource is guest pages, a virtio dma-buf's UUID only with the
+ * per-resource flag. EXT: the queue's type (set now if the queue has no
+ * resource yet), the per-resource flag for a buffer of the other kind.
+ */
+static int vv_res_mem(struct vv_ctx *ctx, unsigned int q, struct vb2_buffer *vb,
+		      uuid_t *uuid, bool *obj, u32 *flag)
 {
-	struct dma_buf *dbuf = vb->planes[p].dbuf;
+	struct vv_dev *dev = ctx->dev;
+	bool queue_obj;
+	int ret;
 
-	if (!dev->per_res || !dev->has_obj || vb->memory != VB2_MEMORY_DMABUF || !dbuf)
-		return false;
-	return is_virtio_dma_buf(dbuf) && !virtio_dma_buf_get_uuid(dbuf, uuid);
+	*obj = vv_buf_uuid(dev, vb, uuid);
+	*flag = 0;
+	if (!dev->ext) {
+		*obj = *obj && dev->per_res;
+		if (*obj)
+			*flag = VIRTIO_VIDEO_PLANES_LAYOUT_F_VIRTIO_OBJECT;
+		return 0;
+	}
+	if (!ctx->n_res[q] && ctx->dev_mem[q] != ctx->mem[q]) {
+		ret = vv_ext_set_mem(ctx, q);
+		if (ret)
+			return ret;
+	}
+	queue_obj = ctx->dev_mem[q] == VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
+	if (*obj == queue_obj)
+		return 0;
+	if (!dev->per_res)
+		return -EINVAL;
+	*flag = *obj ? VIRTIO_VIDEO_PLANES_LAYOUT_F_VIRTIO_OBJECT :
+		       VIRTIO_VIDEO_PLANES_LAYOUT_F_GUEST_PAGES;
+	return 0;
 }
 
 static int vv_res_create(struct vv_ctx *ctx, unsigned int q, struct vb2_buffer *vb,
@@ -284,7 +430,8 @@ static int vv_res_create(struct vv_ctx *ctx, unsigned int q, struct vb2_buffer *
 	unsigned int num_planes = 1, i;
 	u32 layout = VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER;
 	uuid_t uuid;
-	u32 count;
+	bool is_obj;
+	u32 count, flag;
 	int ret;
 
 	if (q == VV_Q_DST) {
@@ -293,10 +440,13 @@ static int vv_res_create(struct vv_ctx *ctx, unsigned int q, struct vb2_buffer *
 			offsets[i] = ctx->cap.offset[i];
 	}
 
-	if (vv_plane_uuid(dev, vb, 0, &uuid)) {
+	ret = vv_res_mem(ctx, q, vb, &uuid, &is_obj, &flag);
+	if (ret)
+		return ret;
+	layout |= flag;
+	if (is_obj) {
 		memcpy(obj.uuid, &uuid, sizeof(obj.uuid));
 		num_entries[0] = 1;
-		layout |= VIRTIO_VIDEO_PLANES_LAYOUT_F_VIRTIO_OBJECT;
 		return vv_cmd_resource_create(dev, ctx->stream_id, vv_qtype(q), rid,
 					      layout, num_planes, offsets,
 					      num_entries, &obj, sizeof(obj));
