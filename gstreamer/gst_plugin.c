@@ -1,0 +1,1006 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * GStreamer codec plugin (vv-gstreamer.so). One pipeline per stream:
+ *
+ *   appsrc ! PARSER ! DECODER ! appsink (video/x-raw, I420 | YV12 | NV12)
+ *
+ * PARSER is h264parse, h265parse or vp9parse (VP8 has none); DECODER is the
+ * highest-ranked installed video decoder that takes the codec's caps and
+ * reaches PLAYING, or the element named by --backend-opt decoder=.
+ *
+ * Asynchronous (codec.h, ABI 4): decode() copies the bitstream into a
+ * GstBuffer (PTS = timestamp) and pushes it; the streaming thread decodes;
+ * appsink callbacks, caps and bus messages signal an eventfd and receive()
+ * pulls what is there without blocking. flush() is EOS (receive() says
+ * VV_CODEC_DRAINED once EOS reached appsink), reset() a flush (FLUSH_START +
+ * FLUSH_STOP from appsrc through the whole pipeline: queued bitstream and
+ * pictures dropped, EOS cleared, parameter sets kept).
+ *
+ * Options (--backend-opt):
+ *   decoder=ELEMENT         use ELEMENT for every codec whose caps it takes
+ *   decoder=CODEC:ELEMENT   ... for one codec (h264, hevc, vp8, vp9)
+ * An unknown key, element or codec is refused at init().
+ */
+#define _GNU_SOURCE
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/gst.h>
+#include <gst/video/video.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "../host/codec.h"
+#include "../include/virtio_video.h"
+
+#define TAG "vv-gstreamer: "
+
+/* Pictures appsink holds before the streaming thread waits for receive(). */
+#define SINK_MAX_BUFFERS 8
+
+struct codec_desc {
+	uint32_t format;
+	const char *name;	/* for options and logs */
+	const char *src_caps;	/* what appsrc says it sends */
+	const char *dec_caps;	/* what a decoder must take */
+	const char *parser;	/* NULL: none */
+};
+
+static const struct codec_desc codecs[] = {
+	{ VIRTIO_VIDEO_FORMAT_H264, "h264", "video/x-h264, stream-format=byte-stream",
+	  "video/x-h264", "h264parse" },
+	{ VIRTIO_VIDEO_FORMAT_HEVC, "hevc", "video/x-h265, stream-format=byte-stream",
+	  "video/x-h265", "h265parse" },
+	{ VIRTIO_VIDEO_FORMAT_VP8, "vp8", "video/x-vp8", "video/x-vp8, codec-alpha=false", NULL },
+	{ VIRTIO_VIDEO_FORMAT_VP9, "vp9", "video/x-vp9", "video/x-vp9, codec-alpha=false",
+	  "vp9parse" },
+};
+
+#define NUM_CODECS (sizeof(codecs) / sizeof(codecs[0]))
+#define MAX_CANDIDATES 16
+
+/* Per codec: the decoders to try, best first (references held until fini). */
+static struct {
+	GstElementFactory *cand[MAX_CANDIDATES];
+	unsigned int num;
+	bool forced;		/* by decoder= */
+	char impl[160];
+} dec_list[NUM_CODECS];
+
+static int thread_count;
+static bool gst_ready;
+
+struct vv_decoder {
+	const struct codec_desc *codec;
+	GstElement *pipeline, *src, *parser, *dec, *sink;
+	int efd;
+
+	GMutex lock;		/* what the streaming threads report: */
+	unsigned int warnings;	/* corrupt input since the last receive() */
+	bool stopped;		/* an error stopped the stream: restart */
+	bool fatal;		/* ... and it cannot go on (format, negotiation) */
+	bool eos;		/* EOS reached appsink */
+	uint32_t info_width, info_height;	/* from the parser's caps */
+
+	/* daemon thread only */
+	bool pushed;		/* bitstream since the last (re)start */
+	bool eos_sent;		/* EOS pushed: restart before new input */
+	bool drain_owed;	/* receive() owes VV_CODEC_DRAINED */
+	bool fatal_logged;
+	uint32_t vp8_width, vp8_height;
+
+	/* write(): the cached RGB converter and what it was made for */
+	GstVideoConverter *conv;
+	GstVideoInfo conv_in, conv_out;
+};
+
+/* ---- options and decoder choice ---- */
+
+static const char *rank_name(guint rank, char *buf, size_t len)
+{
+	static const struct {
+		guint rank;
+		const char *name;
+	} names[] = {
+		{ GST_RANK_PRIMARY, "primary" },
+		{ GST_RANK_SECONDARY, "secondary" },
+		{ GST_RANK_MARGINAL, "marginal" },
+		{ GST_RANK_NONE, "none" },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		if (rank == names[i].rank) {
+			snprintf(buf, len, "%s", names[i].name);
+			return buf;
+		}
+		if (rank > names[i].rank) {
+			snprintf(buf, len, "%s + %u", names[i].name, rank - names[i].rank);
+			return buf;
+		}
+	}
+	snprintf(buf, len, "%u", rank);
+	return buf;
+}
+
+static bool factory_takes(GstElementFactory *f, const struct codec_desc *c)
+{
+	GstCaps *caps = gst_caps_from_string(c->dec_caps);
+	GstCaps *raw = gst_caps_from_string("video/x-raw");
+	bool ok = gst_element_factory_can_sink_any_caps(f, caps) &&
+		  gst_element_factory_can_src_any_caps(f, raw);
+
+	gst_caps_unref(caps);
+	gst_caps_unref(raw);
+	return ok;
+}
+
+/* The element can be made and opened (a hardware decoder opens its device). */
+static bool factory_works(GstElementFactory *f)
+{
+	GstElement *e = gst_element_factory_create(f, NULL);
+	bool ok;
+
+	if (!e)
+		return false;
+	gst_object_ref_sink(e);
+	ok = gst_element_set_state(e, GST_STATE_READY) != GST_STATE_CHANGE_FAILURE;
+	gst_element_set_state(e, GST_STATE_NULL);
+	gst_object_unref(e);
+	return ok;
+}
+
+static void add_candidate(unsigned int ci, GstElementFactory *f)
+{
+	if (dec_list[ci].num < MAX_CANDIDATES)
+		dec_list[ci].cand[dec_list[ci].num++] = gst_object_ref(f);
+}
+
+/* decoder=[CODEC:]ELEMENT */
+static int option_decoder(const char *value)
+{
+	const char *colon = strchr(value, ':'), *element = value;
+	GstElementFactory *f;
+	bool any = false;
+	int only = -1;
+
+	if (colon) {
+		for (unsigned int i = 0; i < NUM_CODECS; i++)
+			if (strlen(codecs[i].name) == (size_t)(colon - value) &&
+			    !strncmp(value, codecs[i].name, (size_t)(colon - value)))
+				only = (int)i;
+		if (only < 0) {
+			fprintf(stderr, TAG "decoder=%s: unknown codec (h264, hevc, vp8, vp9)\n",
+				value);
+			return -1;
+		}
+		element = colon + 1;
+	}
+	f = gst_element_factory_find(element);
+	if (!f) {
+		fprintf(stderr, TAG "decoder=%s: no element '%s' installed\n", value, element);
+		return -1;
+	}
+	for (unsigned int i = 0; i < NUM_CODECS; i++) {
+		if (only >= 0 && (unsigned int)only != i)
+			continue;
+		if (!factory_takes(f, &codecs[i])) {
+			if (only >= 0) {
+				fprintf(stderr, TAG "decoder=%s: %s does not decode %s to raw video\n",
+					value, element, codecs[i].name);
+				gst_object_unref(f);
+				return -1;
+			}
+			continue;
+		}
+		/* A per-codec choice wins over a general one, whatever the order. */
+		if (dec_list[i].forced && only < 0)
+			continue;
+		while (dec_list[i].num)
+			gst_object_unref(dec_list[i].cand[--dec_list[i].num]);
+		add_candidate(i, f);
+		dec_list[i].forced = only >= 0;
+		any = true;
+	}
+	gst_object_unref(f);
+	if (!any) {
+		fprintf(stderr, TAG "decoder=%s: %s decodes none of h264, hevc, vp8, vp9\n", value,
+			element);
+		return -1;
+	}
+	return 0;
+}
+
+/* Every installed video decoder for the codec, highest rank first. */
+static void rank_candidates(unsigned int ci)
+{
+	GList *all = gst_element_factory_list_get_elements(GST_ELEMENT_FACTORY_TYPE_DECODER |
+							   GST_ELEMENT_FACTORY_TYPE_MEDIA_VIDEO,
+							   GST_RANK_MARGINAL);
+
+	all = g_list_sort(all, gst_plugin_feature_rank_compare_func);
+	for (GList *l = all; l; l = l->next)
+		if (factory_takes(l->data, &codecs[ci]))
+			add_candidate(ci, l->data);
+	gst_plugin_feature_list_free(all);
+}
+
+static void describe(unsigned int ci)
+{
+	char rank[32];
+
+	/* The first decoder that opens; the others stay as fallbacks. */
+	for (unsigned int i = 0; i < dec_list[ci].num; i++) {
+		GstElementFactory *f = dec_list[ci].cand[i];
+
+		if (!factory_works(f)) {
+			fprintf(stderr, TAG "%s: %s does not open, skipped\n", codecs[ci].name,
+				GST_OBJECT_NAME(f));
+			continue;
+		}
+		if (dec_list[ci].forced || dec_list[ci].num == 1)
+			snprintf(dec_list[ci].impl, sizeof(dec_list[ci].impl), "%s (%s)",
+				 GST_OBJECT_NAME(f), dec_list[ci].forced ? "decoder option" :
+				 rank_name(gst_plugin_feature_get_rank(GST_PLUGIN_FEATURE(f)),
+					   rank, sizeof(rank)));
+		else
+			snprintf(dec_list[ci].impl, sizeof(dec_list[ci].impl), "%s (rank %s)",
+				 GST_OBJECT_NAME(f),
+				 rank_name(gst_plugin_feature_get_rank(GST_PLUGIN_FEATURE(f)),
+					   rank, sizeof(rank)));
+		return;
+	}
+	dec_list[ci].impl[0] = 0;
+}
+
+static void gs_fini(void);
+
+static int gs_init(const struct vv_codec_options *options)
+{
+	GError *err = NULL;
+
+	thread_count = options->threads;
+	if (options->hwaccel && strcmp(options->hwaccel, "none") &&
+	    strcmp(options->hwaccel, "auto")) {
+		fprintf(stderr, TAG "hwaccel=%s: not a GStreamer option; pick a hardware decoder "
+			"with decoder=ELEMENT (e.g. vah264dec, nvh264dec)\n", options->hwaccel);
+		return -1;
+	}
+	if (!gst_init_check(NULL, NULL, &err)) {
+		fprintf(stderr, TAG "cannot initialise GStreamer: %s\n",
+			err ? err->message : "unknown error");
+		g_clear_error(&err);
+		return -1;
+	}
+	gst_ready = true;
+	for (unsigned int i = 0; i < options->num_backend_opts; i++) {
+		const char *opt = options->backend_opts[i];
+
+		if (!strncmp(opt, "decoder=", 8)) {
+			if (option_decoder(opt + 8) < 0)
+				goto fail;
+		} else if (!strncmp(opt, "hwaccel=", 8) &&
+			   (!strcmp(opt + 8, "none") || !strcmp(opt + 8, "auto"))) {
+			/* ranks already put hardware decoders first */
+		} else {
+			fprintf(stderr, TAG "unknown option '%s' (known: decoder=[CODEC:]ELEMENT, "
+				"CODEC one of h264, hevc, vp8, vp9)\n", opt);
+			goto fail;
+		}
+	}
+	for (unsigned int i = 0; i < NUM_CODECS; i++) {
+		if (!dec_list[i].forced && !dec_list[i].num)
+			rank_candidates(i);
+		if (codecs[i].parser) {
+			GstElementFactory *parser = gst_element_factory_find(codecs[i].parser);
+
+			if (!parser) {
+				fprintf(stderr, TAG "%s: no %s installed\n", codecs[i].name,
+					codecs[i].parser);
+				while (dec_list[i].num)
+					gst_object_unref(dec_list[i].cand[--dec_list[i].num]);
+				continue;
+			}
+			gst_object_unref(parser);
+		}
+		describe(i);
+		fprintf(stderr, TAG "%s: %s\n", codecs[i].name,
+			dec_list[i].impl[0] ? dec_list[i].impl : "no decoder");
+	}
+	return 0;
+fail:
+	gs_fini();
+	return -1;
+}
+
+static void gs_fini(void)
+{
+	for (unsigned int i = 0; i < NUM_CODECS; i++) {
+		while (dec_list[i].num)
+			gst_object_unref(dec_list[i].cand[--dec_list[i].num]);
+		dec_list[i].forced = false;
+		dec_list[i].impl[0] = 0;
+	}
+	/*
+	 * gst_deinit() would make a later gst_init() fail; the daemon calls
+	 * fini() once, at exit, so it is safe and lets LeakSanitizer see
+	 * GStreamer's registry freed.
+	 */
+	if (gst_ready)
+		gst_deinit();
+	gst_ready = false;
+}
+
+static void gs_get_caps(struct vv_codec_caps *caps)
+{
+	memset(caps, 0, sizeof(*caps));
+	for (unsigned int i = 0; i < NUM_CODECS; i++) {
+		if (!dec_list[i].impl[0])
+			continue;
+		caps->impl[caps->num_coded] = dec_list[i].impl;
+		caps->coded[caps->num_coded++] = codecs[i].format;
+	}
+	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_NV12;
+	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_YUV420;
+	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_YVU420;
+	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_BGRA8888;
+	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_ARGB8888;
+	caps->min_width = 16;
+	caps->min_height = 16;
+	caps->max_width = 4096;
+	caps->max_height = 4096;
+}
+
+/* ---- events from the streaming threads ---- */
+
+static void signal_event(struct vv_decoder *d)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN: the counter is full, the fd is readable anyway */
+	if (write(d->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		fprintf(stderr, TAG "eventfd write: %s\n", strerror(errno));
+}
+
+static void clear_event(struct vv_decoder *d)
+{
+	uint64_t n;
+
+	if (read(d->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		fprintf(stderr, TAG "eventfd read: %s\n", strerror(errno));
+}
+
+static GstFlowReturn on_new_sample(GstAppSink *sink, gpointer data)
+{
+	(void)sink;
+	signal_event(data);
+	return GST_FLOW_OK;
+}
+
+static void on_eos(GstAppSink *sink, gpointer data)
+{
+	struct vv_decoder *d = data;
+
+	(void)sink;
+	g_mutex_lock(&d->lock);
+	d->eos = true;
+	g_mutex_unlock(&d->lock);
+	signal_event(d);
+}
+
+/* A stream that cannot go on whatever its bitstream: format, negotiation, device. */
+static bool fatal_error(const GError *err, const char *debug)
+{
+	if (debug && (strstr(debug, "not-negotiated") || strstr(debug, "not-linked")))
+		return true;
+	if (err->domain == GST_CORE_ERROR)
+		return err->code != GST_CORE_ERROR_FAILED;
+	if (err->domain == GST_STREAM_ERROR)
+		return err->code == GST_STREAM_ERROR_FORMAT ||
+		       err->code == GST_STREAM_ERROR_CODEC_NOT_FOUND ||
+		       err->code == GST_STREAM_ERROR_NOT_IMPLEMENTED ||
+		       err->code == GST_STREAM_ERROR_WRONG_TYPE;
+	/* resource (device gone), library (init) */
+	return err->domain == GST_RESOURCE_ERROR || err->domain == GST_LIBRARY_ERROR;
+}
+
+static GstBusSyncReply on_message(GstBus *bus, GstMessage *msg, gpointer data)
+{
+	struct vv_decoder *d = data;
+	GError *err = NULL;
+	gchar *debug = NULL;
+	bool fatal;
+
+	(void)bus;
+	switch (GST_MESSAGE_TYPE(msg)) {
+	case GST_MESSAGE_ERROR:
+		gst_message_parse_error(msg, &err, &debug);
+		fatal = fatal_error(err, debug);
+		g_mutex_lock(&d->lock);
+		/* the first error of a stop says why (the source's follows) */
+		if (!d->stopped) {
+			d->stopped = true;
+			d->fatal = fatal;
+			fprintf(stderr, TAG "%s: %s error from %s: %s (%s)\n", d->codec->name,
+				fatal ? "fatal" : "stream", GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)),
+				err->message, debug ? debug : "");
+		} else if (fatal && !d->fatal) {
+			d->fatal = true;
+		}
+		g_mutex_unlock(&d->lock);
+		signal_event(d);
+		break;
+	case GST_MESSAGE_WARNING:
+		gst_message_parse_warning(msg, &err, &debug);
+		g_mutex_lock(&d->lock);
+		d->warnings++;
+		g_mutex_unlock(&d->lock);
+		signal_event(d);
+		break;
+	default:
+		break;
+	}
+	g_clear_error(&err);
+	g_free(debug);
+	/* nobody reads this bus: nothing piles up */
+	return GST_BUS_DROP;
+}
+
+/* The parser's caps carry the stream's size before any picture. */
+static GstPadProbeReturn on_parser_event(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+	struct vv_decoder *d = data;
+	const GstStructure *s;
+	GstCaps *caps;
+	gint w = 0, h = 0;
+
+	(void)pad;
+	if (GST_EVENT_TYPE(ev) != GST_EVENT_CAPS)
+		return GST_PAD_PROBE_OK;
+	gst_event_parse_caps(ev, &caps);
+	s = gst_caps_get_structure(caps, 0);
+	if (s && gst_structure_get_int(s, "width", &w) && gst_structure_get_int(s, "height", &h) &&
+	    w > 0 && h > 0) {
+		g_mutex_lock(&d->lock);
+		d->info_width = (uint32_t)w;
+		d->info_height = (uint32_t)h;
+		g_mutex_unlock(&d->lock);
+		signal_event(d);
+	}
+	return GST_PAD_PROBE_OK;
+}
+
+/* ---- pipelines ---- */
+
+static void set_if_exists(GstElement *e, const char *prop, gint value)
+{
+	GParamSpec *p = g_object_class_find_property(G_OBJECT_GET_CLASS(e), prop);
+
+	if (!p)
+		return;
+	if (G_PARAM_SPEC_VALUE_TYPE(p) == G_TYPE_INT)
+		g_object_set(e, prop, value, NULL);
+	else if (G_PARAM_SPEC_VALUE_TYPE(p) == G_TYPE_UINT && value >= 0)
+		g_object_set(e, prop, (guint)value, NULL);
+}
+
+static void pipeline_free(struct vv_decoder *d)
+{
+	if (!d->pipeline)
+		return;
+	gst_element_set_state(d->pipeline, GST_STATE_NULL);
+	gst_object_unref(d->pipeline);
+	d->pipeline = d->src = d->parser = d->dec = d->sink = NULL;
+}
+
+static bool pipeline_build(struct vv_decoder *d, GstElementFactory *factory)
+{
+	const struct codec_desc *c = d->codec;
+	GstAppSinkCallbacks cb = { .eos = on_eos, .new_sample = on_new_sample };
+	GstCaps *caps;
+	GstBus *bus;
+	GstPad *pad;
+
+	d->pipeline = gst_pipeline_new(NULL);
+	d->src = gst_element_factory_make("appsrc", NULL);
+	d->parser = c->parser ? gst_element_factory_make(c->parser, NULL) : NULL;
+	d->dec = gst_element_factory_create(factory, NULL);
+	d->sink = gst_element_factory_make("appsink", NULL);
+	if (!d->pipeline || !d->src || (c->parser && !d->parser) || !d->dec || !d->sink) {
+		if (d->src)
+			gst_object_unref(gst_object_ref_sink(d->src));
+		if (d->parser)
+			gst_object_unref(gst_object_ref_sink(d->parser));
+		if (d->dec)
+			gst_object_unref(gst_object_ref_sink(d->dec));
+		if (d->sink)
+			gst_object_unref(gst_object_ref_sink(d->sink));
+		if (d->pipeline)
+			gst_object_unref(d->pipeline);
+		d->pipeline = d->src = d->parser = d->dec = d->sink = NULL;
+		return false;
+	}
+	gst_bin_add_many(GST_BIN(d->pipeline), d->src, d->dec, d->sink, NULL);
+	if (d->parser)
+		gst_bin_add(GST_BIN(d->pipeline), d->parser);
+
+	/* Never blocks decode(): the daemon bounds what it feeds (16 pictures). */
+	caps = gst_caps_from_string(c->src_caps);
+	g_object_set(d->src, "caps", caps, "format", GST_FORMAT_TIME, "is-live", FALSE,
+		     "block", FALSE, "max-bytes", (guint64)0, "emit-signals", FALSE, NULL);
+	gst_caps_unref(caps);
+	if (d->parser)
+		/* chunked input must be re-framed even if the caps look aligned */
+		g_object_set(d->parser, "disable-passthrough", TRUE, NULL);
+	/* a corrupt buffer is a warning, never the end of the stream */
+	set_if_exists(d->dec, "max-errors", -1);
+	if (thread_count > 0) {
+		set_if_exists(d->dec, "max-threads", thread_count);	/* avdec_* */
+		set_if_exists(d->dec, "threads", thread_count);	/* vp8dec, vp9dec */
+	}
+	caps = gst_caps_from_string("video/x-raw, format=(string){ I420, YV12, NV12 }");
+	g_object_set(d->sink, "caps", caps, "sync", FALSE, "async", FALSE,
+		     "enable-last-sample", FALSE, "max-buffers", (guint)SINK_MAX_BUFFERS,
+		     "drop", FALSE, "emit-signals", FALSE, NULL);
+	gst_caps_unref(caps);
+	gst_app_sink_set_callbacks(GST_APP_SINK(d->sink), &cb, d, NULL);
+
+	if (!(d->parser ? gst_element_link_many(d->src, d->parser, d->dec, d->sink, NULL) :
+			  gst_element_link_many(d->src, d->dec, d->sink, NULL))) {
+		pipeline_free(d);
+		return false;
+	}
+	if (d->parser) {
+		pad = gst_element_get_static_pad(d->parser, "src");
+		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_parser_event, d,
+				  NULL);
+		gst_object_unref(pad);
+	}
+	bus = gst_pipeline_get_bus(GST_PIPELINE(d->pipeline));
+	gst_bus_set_sync_handler(bus, on_message, d, NULL);
+	gst_object_unref(bus);
+	if (gst_element_set_state(d->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+		pipeline_free(d);
+		return false;
+	}
+	return true;
+}
+
+static void gs_decoder_destroy(struct vv_decoder *d)
+{
+	if (!d)
+		return;
+	pipeline_free(d);
+	if (d->conv)
+		gst_video_converter_free(d->conv);
+	if (d->efd >= 0)
+		close(d->efd);
+	g_mutex_clear(&d->lock);
+	free(d);
+}
+
+static int gs_decoder_create(uint32_t coded_format, struct vv_decoder **out)
+{
+	struct vv_decoder *d;
+	unsigned int ci;
+
+	for (ci = 0; ci < NUM_CODECS; ci++)
+		if (codecs[ci].format == coded_format)
+			break;
+	if (ci == NUM_CODECS || !dec_list[ci].impl[0])
+		return VV_CODEC_ERR_UNSUPPORTED;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return VV_CODEC_ERR_NOMEM;
+	g_mutex_init(&d->lock);
+	d->codec = &codecs[ci];
+	d->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->efd < 0) {
+		gs_decoder_destroy(d);
+		return VV_CODEC_ERR_NOMEM;
+	}
+	/* Ranked order; one that fails to start is skipped. */
+	for (unsigned int i = 0; i < dec_list[ci].num; i++) {
+		if (pipeline_build(d, dec_list[ci].cand[i]))
+			break;
+		fprintf(stderr, TAG "%s: %s does not start\n", d->codec->name,
+			GST_OBJECT_NAME(dec_list[ci].cand[i]));
+	}
+	if (!d->pipeline) {
+		gs_decoder_destroy(d);
+		return VV_CODEC_ERR_UNSUPPORTED;
+	}
+	*out = d;
+	return VV_CODEC_OK;
+}
+
+/* Drops everything in flight; the pipeline takes new bitstream afterwards. */
+static void restart(struct vv_decoder *d)
+{
+	gst_element_send_event(d->src, gst_event_new_flush_start());
+	gst_element_send_event(d->src, gst_event_new_flush_stop(FALSE));
+	g_mutex_lock(&d->lock);
+	d->warnings = 0;
+	d->stopped = false;
+	d->fatal = false;
+	d->eos = false;
+	g_mutex_unlock(&d->lock);
+	d->pushed = false;
+	d->eos_sent = false;
+	d->drain_owed = false;
+	d->fatal_logged = false;
+	clear_event(d);
+}
+
+/* VP8 has no parser element: the size comes from a key frame's header. */
+static void vp8_header(struct vv_decoder *d, const uint8_t *p, size_t n)
+{
+	if (n < 10 || (p[0] & 1) || p[3] != 0x9d || p[4] != 0x01 || p[5] != 0x2a)
+		return;
+	d->vp8_width = (uint32_t)(p[6] | (p[7] << 8)) & 0x3fff;
+	d->vp8_height = (uint32_t)(p[8] | (p[9] << 8)) & 0x3fff;
+}
+
+static int gs_decode(struct vv_decoder *d, const struct iovec *iov, unsigned int iovcnt,
+		     uint64_t timestamp)
+{
+	GstBuffer *buf;
+	GstMapInfo map;
+	size_t total = 0, off = 0;
+	GstFlowReturn ret;
+
+	if (d->eos_sent)
+		restart(d);
+	for (unsigned int i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	if (!total)
+		return VV_CODEC_OK;
+	buf = gst_buffer_new_allocate(NULL, total, NULL);
+	if (!buf || !gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
+		if (buf)
+			gst_buffer_unref(buf);
+		return VV_CODEC_ERR_NOMEM;
+	}
+	for (unsigned int i = 0; i < iovcnt; i++) {
+		memcpy(map.data + off, iov[i].iov_base, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	if (d->codec->format == VIRTIO_VIDEO_FORMAT_VP8)
+		vp8_header(d, map.data, total);
+	gst_buffer_unmap(buf, &map);
+	/* GST_CLOCK_TIME_NONE is no timestamp: the one below it stands in */
+	GST_BUFFER_PTS(buf) = timestamp == GST_CLOCK_TIME_NONE ? timestamp - 1 : timestamp;
+	ret = gst_app_src_push_buffer(GST_APP_SRC(d->src), buf);
+	if (ret != GST_FLOW_OK)
+		return VV_CODEC_ERR_INVALID_DATA;
+	d->pushed = true;
+	return VV_CODEC_OK;
+}
+
+static int gs_flush(struct vv_decoder *d)
+{
+	bool stopped;
+
+	if (d->eos_sent)
+		return VV_CODEC_OK;
+	g_mutex_lock(&d->lock);
+	stopped = d->stopped;
+	g_mutex_unlock(&d->lock);
+	d->eos_sent = true;
+	d->drain_owed = true;
+	if (!d->pushed || stopped) {
+		/* no EOS would come out: nothing was fed, or an error stopped it */
+		g_mutex_lock(&d->lock);
+		d->eos = true;
+		g_mutex_unlock(&d->lock);
+		signal_event(d);
+		return VV_CODEC_OK;
+	}
+	if (gst_app_src_end_of_stream(GST_APP_SRC(d->src)) != GST_FLOW_OK)
+		return VV_CODEC_ERR_INVALID_DATA;
+	return VV_CODEC_OK;
+}
+
+static void gs_reset(struct vv_decoder *d)
+{
+	restart(d);
+}
+
+static bool picture_from_sample(struct vv_decoder *d, GstSample *sample,
+				struct vv_picture *pic)
+{
+	GstBuffer *buf = gst_sample_get_buffer(sample);
+	GstCaps *caps = gst_sample_get_caps(sample);
+	GstVideoCropMeta *crop;
+	GstVideoInfo info;
+
+	(void)d;
+	if (!buf || !caps || !gst_video_info_from_caps(&info, caps))
+		return false;
+	switch (GST_VIDEO_INFO_FORMAT(&info)) {
+	case GST_VIDEO_FORMAT_I420:
+	case GST_VIDEO_FORMAT_YV12:
+	case GST_VIDEO_FORMAT_NV12:
+		break;
+	default:
+		return false;
+	}
+	pic->width = (uint32_t)GST_VIDEO_INFO_WIDTH(&info);
+	pic->height = (uint32_t)GST_VIDEO_INFO_HEIGHT(&info);
+	crop = gst_buffer_get_video_crop_meta(buf);
+	if (crop && crop->width && crop->height && crop->x + crop->width <= pic->width &&
+	    crop->y + crop->height <= pic->height) {
+		pic->width = crop->width;
+		pic->height = crop->height;
+	}
+	pic->timestamp = GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) : 0;
+	return pic->width && pic->height;
+}
+
+static int gs_receive(struct vv_decoder *d, struct vv_picture *pic)
+{
+	unsigned int warnings;
+	bool stopped, fatal, eos;
+	GstSample *sample;
+
+	clear_event(d);
+	g_mutex_lock(&d->lock);
+	warnings = d->warnings;
+	d->warnings = 0;
+	stopped = d->stopped;
+	fatal = d->fatal;
+	eos = d->eos;
+	g_mutex_unlock(&d->lock);
+	if (fatal)
+		return VV_CODEC_ERR_UNSUPPORTED;
+	if (warnings) {
+		signal_event(d);	/* pictures may be waiting too */
+		return VV_CODEC_ERR_INVALID_DATA;
+	}
+	sample = gst_app_sink_try_pull_sample(GST_APP_SINK(d->sink), 0);
+	if (sample) {
+		if (!picture_from_sample(d, sample, pic)) {
+			gst_sample_unref(sample);
+			fprintf(stderr, TAG "%s: a picture in a format we cannot write\n",
+				d->codec->name);
+			g_mutex_lock(&d->lock);
+			d->stopped = d->fatal = true;
+			g_mutex_unlock(&d->lock);
+			return VV_CODEC_ERR_UNSUPPORTED;
+		}
+		pic->priv = sample;
+		signal_event(d);	/* there may be more */
+		return 1;
+	}
+	if (stopped && !eos) {
+		/* Everything before the error is out: report it, then go on. */
+		if (d->drain_owed) {
+			g_mutex_lock(&d->lock);
+			d->eos = true;
+			g_mutex_unlock(&d->lock);
+		} else {
+			restart(d);
+		}
+		signal_event(d);
+		return VV_CODEC_ERR_INVALID_DATA;
+	}
+	if (eos && d->drain_owed) {
+		d->drain_owed = false;
+		return VV_CODEC_DRAINED;
+	}
+	return 0;
+}
+
+static void gs_release(struct vv_decoder *d, struct vv_picture *pic)
+{
+	(void)d;
+	if (pic->priv)
+		gst_sample_unref(pic->priv);
+	pic->priv = NULL;
+}
+
+/* ---- write ---- */
+
+static bool plane_fits(const struct vv_plane *p, uint32_t row_bytes, uint32_t rows)
+{
+	return p->stride >= row_bytes && (uint64_t)p->stride * rows <= p->size;
+}
+
+/* Component comp of the picture (x0, y0 in luma pixels) -> one plane. */
+static void copy_comp(uint8_t *dst, uint32_t dst_stride, const GstVideoFrame *f, int comp,
+		      uint32_t x0, uint32_t y0, uint32_t w, uint32_t h)
+{
+	const GstVideoFormatInfo *fi = f->info.finfo;
+	int ps = GST_VIDEO_FRAME_COMP_PSTRIDE(f, comp);
+	int ss = GST_VIDEO_FRAME_COMP_STRIDE(f, comp);
+	const uint8_t *src = (const uint8_t *)GST_VIDEO_FRAME_COMP_DATA(f, comp) +
+			     (size_t)GST_VIDEO_FORMAT_INFO_SCALE_HEIGHT(fi, comp, y0) * ss +
+			     (size_t)GST_VIDEO_FORMAT_INFO_SCALE_WIDTH(fi, comp, x0) * ps;
+
+	for (uint32_t y = 0; y < h; y++) {
+		const uint8_t *s = src + (size_t)y * ss;
+		uint8_t *o = dst + (size_t)y * dst_stride;
+
+		if (ps == 1) {
+			memcpy(o, s, w);
+			continue;
+		}
+		for (uint32_t x = 0; x < w; x++)
+			o[x] = s[(size_t)x * ps];
+	}
+}
+
+/* U and V of the picture -> one interleaved NV12 chroma plane. */
+static void interleave_uv(uint8_t *dst, uint32_t dst_stride, const GstVideoFrame *f,
+			  uint32_t x0, uint32_t y0, uint32_t cw, uint32_t ch)
+{
+	const int us = GST_VIDEO_FRAME_COMP_STRIDE(f, 1), vs = GST_VIDEO_FRAME_COMP_STRIDE(f, 2);
+	const int up = GST_VIDEO_FRAME_COMP_PSTRIDE(f, 1), vp = GST_VIDEO_FRAME_COMP_PSTRIDE(f, 2);
+	const uint8_t *u = (const uint8_t *)GST_VIDEO_FRAME_COMP_DATA(f, 1) +
+			   (size_t)(y0 / 2) * us + (size_t)(x0 / 2) * up;
+	const uint8_t *v = (const uint8_t *)GST_VIDEO_FRAME_COMP_DATA(f, 2) +
+			   (size_t)(y0 / 2) * vs + (size_t)(x0 / 2) * vp;
+
+	if (GST_VIDEO_FRAME_FORMAT(f) == GST_VIDEO_FORMAT_NV12) {
+		for (uint32_t y = 0; y < ch; y++)
+			memcpy(dst + (size_t)y * dst_stride, u + (size_t)y * us, 2 * cw);
+		return;
+	}
+	for (uint32_t y = 0; y < ch; y++) {
+		const uint8_t *ur = u + (size_t)y * us, *vr = v + (size_t)y * vs;
+		uint8_t *row = dst + (size_t)y * dst_stride;
+
+		for (uint32_t x = 0; x < cw; x++) {
+			row[2 * x] = ur[(size_t)x * up];
+			row[2 * x + 1] = vr[(size_t)x * vp];
+		}
+	}
+}
+
+static int write_rgb(struct vv_decoder *d, const GstVideoFrame *src, uint32_t x0, uint32_t y0,
+		     uint32_t w, uint32_t h, GstVideoFormat fmt, const struct vv_plane *plane)
+{
+	GstVideoInfo out;
+	GstVideoFrame dst;
+	GstBuffer *buf;
+	bool ok;
+
+	gst_video_info_set_format(&out, fmt, w, h);
+	out.stride[0] = (gint)plane->stride;
+	out.size = (gsize)plane->stride * h;
+	if (!d->conv || !gst_video_info_is_equal(&d->conv_in, &src->info) ||
+	    !gst_video_info_is_equal(&d->conv_out, &out) ||
+	    GST_VIDEO_INFO_WIDTH(&d->conv_out) != (gint)w) {
+		GstStructure *config = gst_structure_new(
+			"vv", GST_VIDEO_CONVERTER_OPT_SRC_X, G_TYPE_INT, (gint)x0,
+			GST_VIDEO_CONVERTER_OPT_SRC_Y, G_TYPE_INT, (gint)y0,
+			GST_VIDEO_CONVERTER_OPT_SRC_WIDTH, G_TYPE_INT, (gint)w,
+			GST_VIDEO_CONVERTER_OPT_SRC_HEIGHT, G_TYPE_INT, (gint)h,
+			GST_VIDEO_CONVERTER_OPT_THREADS, G_TYPE_UINT, 1u, NULL);
+
+		if (d->conv)
+			gst_video_converter_free(d->conv);
+		/* videoconvert's defaults otherwise: the tests compare with it */
+		d->conv = gst_video_converter_new((GstVideoInfo *)&src->info, &out, config);
+		if (!d->conv)
+			return VV_CODEC_ERR_NOMEM;
+		d->conv_in = src->info;
+		d->conv_out = out;
+	}
+	buf = gst_buffer_new_wrapped_full(0, plane->data, plane->size, 0, out.size, NULL, NULL);
+	if (!buf)
+		return VV_CODEC_ERR_NOMEM;
+	ok = gst_video_frame_map(&dst, &out, buf, GST_MAP_WRITE);
+	if (ok) {
+		gst_video_converter_frame(d->conv, src, &dst);
+		gst_video_frame_unmap(&dst);
+	}
+	gst_buffer_unref(buf);
+	return ok ? VV_CODEC_OK : VV_CODEC_ERR_NOMEM;
+}
+
+static int gs_write(struct vv_decoder *d, const struct vv_picture *pic, uint32_t format,
+		    const struct vv_plane *planes, unsigned int num_planes)
+{
+	GstSample *sample = pic->priv;
+	GstBuffer *buf = gst_sample_get_buffer(sample);
+	GstVideoCropMeta *crop = gst_buffer_get_video_crop_meta(buf);
+	uint32_t w = pic->width, h = pic->height, cw = (w + 1) / 2, ch = (h + 1) / 2;
+	uint32_t x0 = 0, y0 = 0;
+	GstVideoInfo info;
+	GstVideoFrame f;
+	int ret = VV_CODEC_OK;
+
+	if (!gst_video_info_from_caps(&info, gst_sample_get_caps(sample)) ||
+	    !gst_video_frame_map(&f, &info, buf, GST_MAP_READ))
+		return VV_CODEC_ERR_NOMEM;
+	if (crop && crop->width == w && crop->height == h) {
+		x0 = crop->x & ~1u;
+		y0 = crop->y & ~1u;
+	}
+	switch (format) {
+	case VIRTIO_VIDEO_FORMAT_YUV420:
+	case VIRTIO_VIDEO_FORMAT_YVU420: {
+		int u = format == VIRTIO_VIDEO_FORMAT_YUV420 ? 1 : 2;
+
+		if (num_planes != 3 || !plane_fits(&planes[0], w, h) ||
+		    !plane_fits(&planes[1], cw, ch) || !plane_fits(&planes[2], cw, ch)) {
+			ret = VV_CODEC_ERR_INVALID_DATA;
+			break;
+		}
+		copy_comp(planes[0].data, planes[0].stride, &f, 0, x0, y0, w, h);
+		copy_comp(planes[u].data, planes[u].stride, &f, 1, x0, y0, cw, ch);
+		copy_comp(planes[3 - u].data, planes[3 - u].stride, &f, 2, x0, y0, cw, ch);
+		break;
+	}
+	case VIRTIO_VIDEO_FORMAT_NV12:
+		if (num_planes != 2 || !plane_fits(&planes[0], w, h) ||
+		    !plane_fits(&planes[1], 2 * cw, ch)) {
+			ret = VV_CODEC_ERR_INVALID_DATA;
+			break;
+		}
+		copy_comp(planes[0].data, planes[0].stride, &f, 0, x0, y0, w, h);
+		interleave_uv(planes[1].data, planes[1].stride, &f, x0, y0, cw, ch);
+		break;
+	case VIRTIO_VIDEO_FORMAT_BGRA8888:
+	case VIRTIO_VIDEO_FORMAT_ARGB8888:
+		if (num_planes != 1 || !plane_fits(&planes[0], 4 * w, h)) {
+			ret = VV_CODEC_ERR_INVALID_DATA;
+			break;
+		}
+		ret = write_rgb(d, &f, x0, y0, w, h,
+				format == VIRTIO_VIDEO_FORMAT_BGRA8888 ? GST_VIDEO_FORMAT_BGRA :
+				GST_VIDEO_FORMAT_ARGB, &planes[0]);
+		break;
+	default:
+		ret = VV_CODEC_ERR_UNSUPPORTED;
+	}
+	gst_video_frame_unmap(&f);
+	return ret;
+}
+
+static int gs_stream_info(struct vv_decoder *d, uint32_t *width, uint32_t *height)
+{
+	uint32_t w, h;
+
+	g_mutex_lock(&d->lock);
+	w = d->info_width;
+	h = d->info_height;
+	g_mutex_unlock(&d->lock);
+	if (d->codec->format == VIRTIO_VIDEO_FORMAT_VP8) {
+		w = d->vp8_width;
+		h = d->vp8_height;
+	}
+	if (!w || !h)
+		return 0;
+	*width = w;
+	*height = h;
+	return 1;
+}
+
+static int gs_event_fd(struct vv_decoder *d)
+{
+	return d->efd;
+}
+
+__attribute__((visibility("default"))) const struct vv_codec_ops vv_codec_plugin = {
+	.abi_version = VV_CODEC_ABI_VERSION,
+	.name = "gstreamer",
+	.init = gs_init,
+	.fini = gs_fini,
+	.get_caps = gs_get_caps,
+	.decoder_create = gs_decoder_create,
+	.decoder_destroy = gs_decoder_destroy,
+	.decode = gs_decode,
+	.flush = gs_flush,
+	.reset = gs_reset,
+	.receive = gs_receive,
+	.write = gs_write,
+	.release = gs_release,
+	.stream_info = gs_stream_info,
+	.event_fd = gs_event_fd,
+};

@@ -1,0 +1,17 @@
+# The GStreamer codec plugin (gstreamer/, vv-gstreamer.so): built with the
+# host (host-all) when GStreamer's development files are installed
+# (scripts/packages/gstreamer.txt); the daemon loads it with --backend gstreamer.
+GST_PKGS := gstreamer-1.0 gstreamer-app-1.0 gstreamer-video-1.0
+GST_OBJS := $(BUILD)/obj/gstreamer/gst_plugin.o
+
+$(BUILD)/obj/gstreamer/%.o: gstreamer/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -fPIC -fvisibility=hidden $(shell pkg-config --cflags $(GST_PKGS)) -c $< -o $@
+
+$(BUILD)/plugins/vv-gstreamer.so: $(GST_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_LDFLAGS) -shared -o $@ $^ $(shell pkg-config --libs $(GST_PKGS))
+
+host-all: $(BUILD)/plugins/vv-gstreamer.so
+
+-include $(GST_OBJS:.o=.d)
