@@ -2,6 +2,7 @@
 #   make          build everything that can be built here
 #   make check    install dependencies, build, run all tests (native and VM)
 #   make demo     decode a generated clip with gst-launch-1.0 in a guest
+#   make bench    the benchmark report (build/bench/report.{md,csv,png})
 # Components add themselves through mk/*.mk (ALL_TARGETS, CHECK_DEPS).
 
 .DEFAULT_GOAL := all
@@ -14,7 +15,7 @@ CHECK_DEPS :=
 
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: all deps check check-native demo bench-host clean
+.PHONY: all deps check check-native demo bench bench-host clean
 
 all: $(ALL_TARGETS)
 
@@ -33,6 +34,13 @@ check-native: deps
 	$(MAKE) all
 	$(MAKE) BUILD=build-san SAN=1 host-all
 	tests/run native
+
+# The benchmark report (docs/benchmarks.md; not a test). Like check:
+# dependencies first, then the build and the guest; BENCH_* variables pass
+# through the environment (BENCH_QUICK=1: a fast smoke run).
+bench: deps
+	$(MAKE) all vm-image
+	scripts/bench
 
 clean:
 	rm -rf build build-san
