@@ -21,6 +21,7 @@ decode_check hevc --format nv12
 decode_check vp9 --layout per-plane
 decode_check h264 --chunk 4096 --in-bufs 1
 decode_check h264-reschange
+decode_check vp9-reschange
 decode_check h264 --streams 3
 decode_check h264 --seek-after 10
 decode_check hevc --seek-after 25 --format nv12

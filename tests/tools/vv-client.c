@@ -192,7 +192,7 @@ struct res {
 struct stream {
 	uint32_t id;
 	bool started, done, res_change, clearing, destroying, drain_sent, drain_done, eos;
-	bool seeked;
+	bool seeked, drain_cancelled;
 	int n_in, n_out;
 	struct res in[MAX_RES], out[MAX_RES];
 	uint32_t in_size;
@@ -596,10 +596,16 @@ static void on_drain_done(struct vv_req *req)
 	struct stream *s = req->opaque;
 	struct virtio_video_cmd_hdr *h = vv_resp(req);
 
-	/* A seek (QUEUE_CLEAR) cancels the drain. */
+	/*
+	 * Our QUEUE_CLEAR cancels a drain: a seek, or a resolution change
+	 * found after the drain was sent (an asynchronous codec's pictures come
+	 * late). Like V4L2 after STREAMOFF(CAPTURE), the drain is sent again.
+	 */
 	if (s->clearing && req->used_len >= sizeof(*h) &&
-	    h->type == VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION)
+	    h->type == VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION) {
+		s->drain_cancelled = true;
 		return;
+	}
 	if (req->used_len < sizeof(*h) || h->type != VIRTIO_VIDEO_RESP_OK_NODATA)
 		die("stream %u: STREAM_DRAIN answered %s (0x%x)", s->id, vv_resp_name(h->type), h->type);
 	if (!s->eos)
@@ -821,7 +827,7 @@ static void seek_to_start(struct stream *s)
 	s->clearing = false;
 	vv_req_free(s->drain_req);
 	s->drain_req = NULL;
-	s->drain_sent = s->drain_done = s->eos = false;
+	s->drain_sent = s->drain_done = s->eos = s->drain_cancelled = false;
 	s->next_au = 0;
 	s->frames = 0;
 	s->out_bytes = 0;
@@ -842,6 +848,11 @@ static void stream_step(struct stream *s)
 		handle_res_change(s);
 	if (o.seek_after && !s->seeked && s->frames >= (uint64_t)o.seek_after)
 		seek_to_start(s);
+	if (s->drain_cancelled && s->drain_req->done) {
+		vv_req_free(s->drain_req);
+		s->drain_req = NULL;
+		s->drain_sent = s->drain_cancelled = false;
+	}
 	if (o.frames && s->frames >= (uint64_t)o.frames) {
 		stream_finish(s, true);
 		return;
