@@ -401,8 +401,7 @@ static bool fatal_error(const GError *err, const char *debug)
 	if (err->domain == GST_STREAM_ERROR)
 		return err->code == GST_STREAM_ERROR_FORMAT ||
 		       err->code == GST_STREAM_ERROR_CODEC_NOT_FOUND ||
-		       err->code == GST_STREAM_ERROR_NOT_IMPLEMENTED ||
-		       err->code == GST_STREAM_ERROR_WRONG_TYPE;
+		       err->code == GST_STREAM_ERROR_NOT_IMPLEMENTED;
 	/* resource (device gone), library (init) */
 	return err->domain == GST_RESOURCE_ERROR || err->domain == GST_LIBRARY_ERROR;
 }
@@ -424,6 +423,7 @@ static GstBusSyncReply on_message(GstBus *bus, GstMessage *msg, gpointer data)
 		if (!d->stopped) {
 			d->stopped = true;
 			d->fatal = fatal;
+			d->warnings += !fatal;	/* receive() reports it once */
 			fprintf(stderr, TAG "%s: %s error from %s: %s (%s)\n", d->codec->name,
 				fatal ? "fatal" : "stream", GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)),
 				err->message, debug ? debug : "");
@@ -476,6 +476,14 @@ static GstPadProbeReturn on_parser_event(GstPad *pad, GstPadProbeInfo *info, gpo
 
 /* ---- pipelines ---- */
 
+static gboolean on_seek_data(GstAppSrc *src, guint64 offset, gpointer data)
+{
+	(void)src;
+	(void)offset;
+	(void)data;
+	return TRUE;	/* the bitstream goes on from the next decode() */
+}
+
 static void set_if_exists(GstElement *e, const char *prop, gint value)
 {
 	GParamSpec *p = g_object_class_find_property(G_OBJECT_GET_CLASS(e), prop);
@@ -501,6 +509,7 @@ static bool pipeline_build(struct vv_decoder *d, GstElementFactory *factory)
 {
 	const struct codec_desc *c = d->codec;
 	GstAppSinkCallbacks cb = { .eos = on_eos, .new_sample = on_new_sample };
+	GstAppSrcCallbacks src_cb = { .seek_data = on_seek_data };
 	GstCaps *caps;
 	GstBus *bus;
 	GstPad *pad;
@@ -533,6 +542,9 @@ static bool pipeline_build(struct vv_decoder *d, GstElementFactory *factory)
 	g_object_set(d->src, "caps", caps, "format", GST_FORMAT_TIME, "is-live", FALSE,
 		     "block", FALSE, "max-bytes", (guint64)0, "emit-signals", FALSE, NULL);
 	gst_caps_unref(caps);
+	/* seekable: reset() seeks (appsrc forgets its EOS only then) */
+	gst_app_src_set_stream_type(GST_APP_SRC(d->src), GST_APP_STREAM_TYPE_SEEKABLE);
+	gst_app_src_set_callbacks(GST_APP_SRC(d->src), &src_cb, d, NULL);
 	if (d->parser)
 		/* chunked input must be re-framed even if the caps look aligned */
 		g_object_set(d->parser, "disable-passthrough", TRUE, NULL);
@@ -621,8 +633,16 @@ static int gs_decoder_create(uint32_t coded_format, struct vv_decoder **out)
 /* Drops everything in flight; the pipeline takes new bitstream afterwards. */
 static void restart(struct vv_decoder *d)
 {
-	gst_element_send_event(d->src, gst_event_new_flush_start());
-	gst_element_send_event(d->src, gst_event_new_flush_stop(FALSE));
+	/*
+	 * A flushing seek: appsrc drops its queue and its EOS (seek-data),
+	 * FLUSH_START/STOP go down the pipeline (parser, decoder and appsink
+	 * drop what they hold; parameter sets stay), then a new segment.
+	 */
+	if (!gst_element_send_event(d->src, gst_event_new_seek(1.0, GST_FORMAT_TIME,
+							       GST_SEEK_FLAG_FLUSH,
+							       GST_SEEK_TYPE_SET, 0,
+							       GST_SEEK_TYPE_NONE, 0)))
+		fprintf(stderr, TAG "%s: the flushing seek failed\n", d->codec->name);
 	g_mutex_lock(&d->lock);
 	d->warnings = 0;
 	d->stopped = false;
@@ -777,16 +797,15 @@ static int gs_receive(struct vv_decoder *d, struct vv_picture *pic)
 		return 1;
 	}
 	if (stopped && !eos) {
-		/* Everything before the error is out: report it, then go on. */
-		if (d->drain_owed) {
-			g_mutex_lock(&d->lock);
-			d->eos = true;
-			g_mutex_unlock(&d->lock);
-		} else {
+		/*
+		 * An error stopped the streaming thread and every picture
+		 * before it is out: a drain ends here, else it starts again.
+		 */
+		if (!d->drain_owed) {
 			restart(d);
+			return 0;
 		}
-		signal_event(d);
-		return VV_CODEC_ERR_INVALID_DATA;
+		eos = true;
 	}
 	if (eos && d->drain_owed) {
 		d->drain_owed = false;
@@ -870,6 +889,10 @@ static int write_rgb(struct vv_decoder *d, const GstVideoFrame *src, uint32_t x0
 	bool ok;
 
 	gst_video_info_set_format(&out, fmt, w, h);
+	/* the converter wants these equal; they do not change pixels */
+	GST_VIDEO_INFO_FPS_N(&out) = GST_VIDEO_INFO_FPS_N(&src->info);
+	GST_VIDEO_INFO_FPS_D(&out) = GST_VIDEO_INFO_FPS_D(&src->info);
+	GST_VIDEO_INFO_INTERLACE_MODE(&out) = GST_VIDEO_INFO_INTERLACE_MODE(&src->info);
 	out.stride[0] = (gint)plane->stride;
 	out.size = (gsize)plane->stride * h;
 	if (!d->conv || !gst_video_info_is_equal(&d->conv_in, &src->info) ||

@@ -15,3 +15,9 @@ $(BUILD)/plugins/vv-gstreamer.so: $(GST_OBJS)
 host-all: $(BUILD)/plugins/vv-gstreamer.so
 
 -include $(GST_OBJS:.o=.d)
+
+# vv-plugin-test: drives a codec plugin without the daemon (plugin checks)
+$(BUILD)/vv-plugin-test: gstreamer/plugin-test.c host/codec.h
+	$(CC) $(HOST_CFLAGS) $(HOST_LDFLAGS) -o $@ $< -ldl
+
+host-all: $(BUILD)/vv-plugin-test
