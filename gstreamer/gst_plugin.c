@@ -73,6 +73,8 @@ static struct {
 
 static int thread_count;
 static bool gst_ready;
+/* names the reference timestamp meta that carries the guest's timestamp */
+static GstCaps *ts_caps;
 
 struct vv_decoder {
 	const struct codec_desc *codec;
@@ -276,6 +278,7 @@ static int gs_init(const struct vv_codec_options *options)
 		return -1;
 	}
 	gst_ready = true;
+	ts_caps = gst_caps_new_empty_simple("timestamp/x-virtio-video");
 	for (unsigned int i = 0; i < options->num_backend_opts; i++) {
 		const char *opt = options->backend_opts[i];
 
@@ -329,6 +332,9 @@ static void gs_fini(void)
 	 * fini() once, at exit, so it is safe and lets LeakSanitizer see
 	 * GStreamer's registry freed.
 	 */
+	if (ts_caps)
+		gst_caps_unref(ts_caps);
+	ts_caps = NULL;
 	if (gst_ready)
 		gst_deinit();
 	gst_ready = false;
@@ -692,7 +698,13 @@ static int gs_decode(struct vv_decoder *d, const struct iovec *iov, unsigned int
 	if (d->codec->format == VIRTIO_VIDEO_FORMAT_VP8)
 		vp8_header(d, map.data, total);
 	gst_buffer_unmap(buf, &map);
-	/* GST_CLOCK_TIME_NONE is no timestamp: the one below it stands in */
+	/*
+	 * The guest's timestamp rides along as a reference timestamp meta,
+	 * which parsers and decoders copy to what they make of the buffer: the
+	 * PTS would not do, GstVideoDecoder clamps PTS that decrease in display
+	 * order (and a guest's timestamps may well be in decode order).
+	 */
+	gst_buffer_add_reference_timestamp_meta(buf, ts_caps, timestamp, GST_CLOCK_TIME_NONE);
 	GST_BUFFER_PTS(buf) = timestamp == GST_CLOCK_TIME_NONE ? timestamp - 1 : timestamp;
 	ret = gst_app_src_push_buffer(GST_APP_SRC(d->src), buf);
 	if (ret != GST_FLOW_OK)
@@ -735,6 +747,7 @@ static bool picture_from_sample(struct vv_decoder *d, GstSample *sample,
 {
 	GstBuffer *buf = gst_sample_get_buffer(sample);
 	GstCaps *caps = gst_sample_get_caps(sample);
+	GstReferenceTimestampMeta *meta;
 	GstVideoCropMeta *crop;
 	GstVideoInfo info;
 
@@ -757,7 +770,9 @@ static bool picture_from_sample(struct vv_decoder *d, GstSample *sample,
 		pic->width = crop->width;
 		pic->height = crop->height;
 	}
-	pic->timestamp = GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) : 0;
+	meta = gst_buffer_get_reference_timestamp_meta(buf, ts_caps);
+	pic->timestamp = meta ? meta->timestamp : GST_BUFFER_PTS_IS_VALID(buf) ?
+		GST_BUFFER_PTS(buf) : 0;
 	return pic->width && pic->height;
 }
 

@@ -10,7 +10,7 @@
 #  - 20000 random and edge-valued GPU commands: answered, never a crash;
 #  - decodes whose OUTPUT buffers are all GPU resources named by UUID: the
 #    frames read back from the resources' backing pages match ffmpeg's own
-#    decode (NV12 -> I420 MD5, BGRA MD5 with the plugin's swscale flags), a
+#    decode (NV12 -> I420 MD5, BGRA MD5 with the plugin's RGB conversion), a
 #    too-small resource and a freed one come back with ERR, and the daemon's
 #    counters show virtio-object outputs only.
 . "$(dirname "$0")/lib.bash"
@@ -47,15 +47,16 @@ decode_nv12 h264 --hostile
 decode_nv12 h264-odd
 decode_nv12 h264 --scatter
 
-# BGRA: the plugin converts with swscale bilinear + accurate rounding; the
-# same conversion in ffmpeg gives the reference bytes.
+# BGRA: the same conversion as the plugin's (ref_rgb: swscale bilinear +
+# accurate rounding for ffmpeg, videoconvert for gstreamer) gives the
+# reference bytes.
 f=$(stream h264)
-ffq -i "$f" -sws_flags bilinear+accurate_rnd -f rawvideo -pix_fmt bgra "$TMP/ref.bgra"
+ref_rgb "$f" bgra >"$TMP/ref.bgra"
 gpu_client decode --codec h264 --input "$f" --output "$TMP/out.bgra" --format bgra \
 	>"$TMP/decode.log" 2>&1 || { cat "$TMP/decode.log" >&2; die "decode BGRA"; }
 ref=$(md5sum <"$TMP/ref.bgra" | cut -d' ' -f1)
 got=$(md5sum <"$TMP/out.bgra" | cut -d' ' -f1)
-[ "$got" = "$ref" ] || die "BGRA into GPU resources: MD5 $got, ffmpeg -pix_fmt bgra $ref"
+[ "$got" = "$ref" ] || die "BGRA into GPU resources: MD5 $got, reference (ref_rgb) $ref"
 echo "ok: h264 decoded into GPU resources as BGRA, MD5 $got"
 check_daemon "BGRA decode"
 

@@ -43,9 +43,11 @@ need_tools() {
 }
 
 # start_daemon [daemon args...]
+# The codec plugin is $VV_BACKEND (tests/run sets it per pass; default the
+# daemon's, ffmpeg); a --backend among the arguments wins.
 start_daemon() {
 	rm -f "$SOCK"
-	"$DAEMON" --socket-path "$SOCK" "$@" 2>>"$DLOG" &
+	"$DAEMON" --socket-path "$SOCK" ${VV_BACKEND:+--backend "$VV_BACKEND"} "$@" 2>>"$DLOG" &
 	DPID=$!
 	for _ in $(seq 100); do
 		[ -S "$SOCK" ] && return 0
@@ -155,6 +157,13 @@ codec_of() {
 	*vp8*) echo vp8 ;;
 	*) echo vp9 ;;
 	esac
+}
+
+# ref_rgb FILE bgra|argb: the stream's frames as RGB, converted the way the
+# daemon's plugin ($VV_BACKEND) converts: swscale bilinear + accurate rounding
+# for ffmpeg, videoconvert (GstVideoConverter's defaults) for gstreamer.
+ref_rgb() {
+	"$VV_TOP/tests/ref-rgb" "$@"
 }
 
 # decode_check STREAMNAME [vv-client options...]: output MD5 equals the reference.
