@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Guest driver with crosvm's GET/SET_PARAMS_EXT (issue 6). Two boots.
+# 1. --gpu (the daemon's GPU, so the device takes virtio objects), daemon -v:
+#    the guest says dialect params-ext (sysfs, dmesg); GStreamer decodes
+#    H.264/HEVC/VP8/VP9 (mmap) and H.264/VP9 with capture-io-mode=dmabuf,
+#    gpu-decode into virtio-gpu dma-bufs (UUIDs: the frame queue stays
+#    virtio objects) and into vgem dma-bufs (not virtio: the queue is switched
+#    to guest pages by SET_PARAMS_EXT before its first resource); MD5s = the
+#    host decode. The daemon logs the dialect for every stream, the switch,
+#    and the counters show objects resp. guest pages. Then the module again
+#    with params_ext=0: dialect v3, H.264 decodes, no new dialect line.
+# 2. Daemon --no-params-ext: the probe's GET_PARAMS_EXT is an unknown command,
+#    the guest says dialect v3, H.264/VP9 (mmap, dmabuf) decode bit-exactly
+#    and the daemon never sees the dialect.
+. "$(dirname "$0")/lib"
+. "$(dirname "$0")/zero-copy-lib.sh"
+. "$(dirname "$0")/driver-ext-lib.sh"
+zc_need_prog
+ext_need_streams h264.h264 hevc.hevc vp8.ivf vp9.ivf
+clip=$(zc_stream 320x240 30)
+p=${zc_prog#"$top"/}
+ko=$top/kernel/virtio_video.ko
+dialect_lines="grep -c 'guest uses crosvm params-ext dialect' \$VV_OUT/daemon.log"
+
+# ---- 1: EXT ----
+# z NAME ARGS: gpu-decode, then the counters line of the stream that just
+# ended and how many frame-queue switches to guest pages the daemon logged
+# meanwhile (the guest reads the daemon's log in its run folder).
+VV_DAEMON_ARGS="--backend ffmpeg -v" run_vm ext --gpu --timeout 600 -- bash -c "
+	$ext_find_dev
+	echo \"DIALECT \$(cat \$vvdev/dialect)\"
+	echo \"PARAM \$(cat /sys/module/virtio_video/parameters/params_ext)\"
+	$(ext_decode gst h264.h264 hevc.hevc vp8.ivf vp9.ivf)
+	$(ext_decode gst:dmabuf h264.h264 vp9.ivf)
+	sw() { grep -c 'output queue memory virtio-object -> guest-pages' \$VV_OUT/daemon.log; }
+	z() {
+		t=\$1; shift; a=\$(sw)
+		$p \"\$@\" --output \$VV_OUT/\$t.out $clip; echo \"ZC \$t rc=\$?\"
+		echo \"COUNTERS-\$t \$(grep 'stream [0-9]* end:' \$VV_OUT/daemon.log | tail -n 1)\"
+		echo \"SWITCH-\$t \$((\$(sw) - a))\"
+	}
+	z nv12 --format nv12
+	modprobe vgem && z vgem --alloc vgem
+	echo \"EXT-LINES \$($dialect_lines)\"
+	echo \"STREAMS \$(grep -c 'stream [0-9]* end:' \$VV_OUT/daemon.log)\"
+	rmmod virtio_video && insmod $ko params_ext=0 && sleep 1 || echo 'RELOAD failed'
+	$ext_find_dev
+	echo \"DIALECT2 \$(cat \$vvdev/dialect)\"
+	$(ext_decode gst h264.h264)
+	echo \"EXT-LINES2 \$($dialect_lines)\""
+[ "$rc" = 0 ] || fail "EXT run failed (exit $rc)"
+run=$(zc_run_dir ext)
+[ "$(ext_field ext DIALECT)" = params-ext ] || fail "EXT: the guest's dialect is '$(ext_field ext DIALECT)', not params-ext"
+[ "$(ext_field ext PARAM)" = Y ] || fail "EXT: params_ext is not Y"
+grep -q 'virtio_video virtio[0-9]*: dialect: crosvm params-ext' "$run/dmesg.txt" ||
+	fail "EXT: no 'dialect: crosvm params-ext' line in the guest's dmesg"
+ext_check_decodes ext 7
+i420=$(zc_ref_i420 "$clip")
+for t in nv12 vgem; do
+	grep -qx "ZC $t rc=0" "$tmp/ext.out" || fail "EXT: gpu-decode $t failed"
+	got=$(zc_md5 ext $t.out)
+	[ "$got" = "$i420" ] || fail "EXT: gpu-decode $t: MD5 $got, host $i420"
+	line=$(ext_field ext "COUNTERS-$t")
+	pages=$(zc_field "$line" res_guest_pages_out)
+	objs=$(zc_field "$line" res_virtio_object_out)
+	sw=$(ext_field ext "SWITCH-$t")
+	echo "ok   ext: gpu-decode $t: MD5 $got, frame queue: guest pages ${pages:-?}, virtio objects ${objs:-?}, switches ${sw:-?}"
+	if [ $t = nv12 ]; then
+		[ "$pages" = 0 ] && [ "${objs:-0}" -ge 1 ] || fail "EXT: virtio-gpu buffers did not go as virtio objects"
+		[ "$sw" = 0 ] || fail "EXT: the frame queue of virtio-gpu buffers was switched to guest pages"
+	else
+		[ "${pages:-0}" -ge 1 ] && [ "$objs" = 0 ] || fail "EXT: vgem buffers did not go as guest pages"
+		[ "${sw:-0}" -ge 1 ] || fail "EXT: the frame queue of vgem buffers was not switched by SET_PARAMS_EXT"
+	fi
+done
+# Every stream of the first module (6 GStreamer decodes, 2 gpu-decode runs)
+# used the dialect.
+n=$(ext_field ext EXT-LINES)
+[ "${n:-0}" -ge 8 ] && [ "$n" = "$(ext_field ext STREAMS)" ] ||
+	fail "EXT: the daemon logged the params-ext dialect for ${n:-0} of $(ext_field ext STREAMS) streams (8 or more)"
+grep -q 'unknown command 0x10' "$run/daemon.log" && fail "EXT: the daemon saw an unknown EXT command"
+echo "ok   ext: the daemon logged the dialect for $n streams"
+# The forced plain path.
+[ "$(ext_field ext DIALECT2)" = v3 ] || fail "params_ext=0: dialect '$(ext_field ext DIALECT2)', not v3"
+grep -q 'dialect: plain v3 (params_ext=0)' "$run/dmesg.txt" || fail "params_ext=0: no dmesg line"
+[ "$(ext_field ext EXT-LINES2)" = "$n" ] || fail "params_ext=0: the daemon saw the dialect again"
+[ "$(sed -n '/^DIALECT2 /,$p' "$tmp/ext.out" | grep -c '^DEC gst h264.h264 ')" = 1 ] ||
+	fail "params_ext=0: no decode after the reload"
+echo "ok   ext: params_ext=0 decodes in plain v3"
+
+# ---- 2: daemon without the EXT commands ----
+VV_DAEMON_ARGS="--backend ffmpeg --no-params-ext" run_vm plain --timeout 400 -- bash -c "
+	$ext_find_dev
+	echo \"DIALECT \$(cat \$vvdev/dialect)\"
+	$(ext_decode gst h264.h264 vp9.ivf)
+	$(ext_decode gst:dmabuf h264.h264)"
+[ "$rc" = 0 ] || fail "plain run failed (exit $rc)"
+run=$(zc_run_dir plain)
+[ "$(ext_field plain DIALECT)" = v3 ] || fail "--no-params-ext: the guest's dialect is '$(ext_field plain DIALECT)', not v3"
+grep -q 'dialect: plain v3 (GET_PARAMS_EXT answered 0x304' "$run/dmesg.txt" ||
+	fail "--no-params-ext: no 'dialect: plain v3' line for an unknown command in dmesg"
+ext_check_decodes plain 3
+grep -q 'GET/SET_PARAMS_EXT disabled' "$run/daemon.log" || fail "--no-params-ext: the daemon did not take the option"
+[ "$(grep -c 'unknown command 0x10d' "$run/daemon.log")" = 1 ] ||
+	fail "--no-params-ext: expected exactly one GET_PARAMS_EXT (the probe)"
+grep -q 'unknown command 0x10e' "$run/daemon.log" && fail "--no-params-ext: the guest sent SET_PARAMS_EXT"
+grep -q 'params-ext dialect' "$run/daemon.log" && fail "--no-params-ext: the daemon logged the dialect"
+echo ok
