@@ -8,21 +8,31 @@
 # Any compiler or modpost warning fails the build.
 #   kernel/build.sh [--check-6.12] [--kver VERSION]
 #   kernel/build.sh --source-only     only fetch/unpack the source files
+#   kernel/build.sh --as NAME --out DIR
+#                   the same sources built as module NAME in DIR/kernel/NAME.ko
+#                   (tests/vm/vm-run-driver.sh: another driver for vm-run --driver)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/virtio-video-suite
 check612=0
 source_only=0
 kver=
+alt= altdir=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--check-6.12) check612=1 ;;
 	--source-only) source_only=1 ;;
 	--kver) kver=$2; shift ;;
-	*) echo "usage: $0 [--check-6.12] [--kver VERSION]" >&2; exit 2 ;;
+	--as) alt=$2; shift ;;
+	--out) altdir=$2; shift ;;
+	*) echo "usage: $0 [--check-6.12] [--kver VERSION] [--as NAME --out DIR]" >&2; exit 2 ;;
 	esac
 	shift
 done
+if [ -n "$alt$altdir" ]; then
+	[[ $alt =~ ^[a-z][a-z0-9_]*$ && ! -e $top/kernel/$alt.c && -n $altdir ]] ||
+		{ echo "kernel: --as NAME (a C identifier, not a source's name) needs --out DIR" >&2; exit 2; }
+fi
 
 kver=${kver:-$("$top/kernel/kernel-version.sh")}
 kdir=/usr/src/linux-headers-$kver
@@ -73,6 +83,24 @@ echo 'obj-m := v4l2-mem2mem.o' >"$m2m/Kbuild"
 make -s -C "$kdir" M="$m2m" modules >"$m2m/build.log" 2>&1 || { cat "$m2m/build.log"; exit 1; }
 check_log "$m2m/build.log"
 cp "$m2m/v4l2-mem2mem.ko" "$top/kernel/"
+
+# The same sources under another module name, built outside the tree.
+if [ -n "$alt" ]; then
+	mkdir -p "$altdir"
+	altdir=$(cd "$altdir" && pwd)
+	rm -rf "$altdir/kernel" "$altdir/include"
+	mkdir -p "$altdir/kernel" "$altdir/include"
+	cp "$top"/kernel/vv*.[ch] "$altdir/kernel/"
+	cp "$top"/include/*.h "$altdir/include/"
+	sed "s/^obj-m += virtio_video\.o/obj-m += $alt.o/; s/^virtio_video-y/$alt-y/" \
+		"$top/kernel/Kbuild" >"$altdir/kernel/Kbuild"
+	log=$altdir/kernel/build.log
+	make -s -C "$kdir" M="$altdir/kernel" KBUILD_EXTRA_SYMBOLS="$m2m/Module.symvers" \
+		modules >"$log" 2>&1 || { cat "$log"; exit 1; }
+	check_log "$log"
+	echo "kernel: built $altdir/kernel/$alt.ko for $kver"
+	exit 0
+fi
 
 # The driver, resolving the m2m symbols against the module above.
 log=$top/kernel/build.log
