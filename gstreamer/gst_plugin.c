@@ -87,6 +87,10 @@ struct vv_decoder {
 	bool fatal;		/* ... and it cannot go on (format, negotiation) */
 	bool eos;		/* EOS reached appsink */
 	uint32_t info_width, info_height;	/* from the parser's caps */
+	struct ts_entry {
+		uint64_t offset, timestamp;
+	} *ts;			/* input buffers not yet all parsed: FIFO */
+	unsigned int ts_first, ts_count, ts_cap;
 
 	/* daemon thread only */
 	bool pushed;		/* bitstream since the last (re)start */
@@ -94,6 +98,7 @@ struct vv_decoder {
 	bool drain_owed;	/* receive() owes VV_CODEC_DRAINED */
 	bool fatal_logged;
 	uint32_t vp8_width, vp8_height;
+	uint64_t in_offset;	/* bytes fed so far (GST_BUFFER_OFFSET) */
 
 	/* write(): the cached RGB converter and what it was made for */
 	GstVideoConverter *conv;
@@ -480,6 +485,95 @@ static GstPadProbeReturn on_parser_event(GstPad *pad, GstPadProbeInfo *info, gpo
 	return GST_PAD_PROBE_OK;
 }
 
+/* ---- timestamps (with a parser) ---- */
+
+static bool ts_table_add(struct vv_decoder *d, uint64_t offset, uint64_t timestamp)
+{
+	bool ok = true;
+
+	g_mutex_lock(&d->lock);
+	if (d->ts_count == d->ts_cap) {
+		unsigned int cap = d->ts_cap ? d->ts_cap * 2 : 64;
+		struct ts_entry *n = calloc(cap, sizeof(*n));
+
+		if (n) {
+			for (unsigned int i = 0; i < d->ts_count; i++)
+				n[i] = d->ts[(d->ts_first + i) % d->ts_cap];
+			free(d->ts);
+			d->ts = n;
+			d->ts_cap = cap;
+			d->ts_first = 0;
+		} else {
+			ok = false;
+		}
+	}
+	if (ok) {
+		d->ts[(d->ts_first + d->ts_count) % d->ts_cap] =
+			(struct ts_entry){ .offset = offset, .timestamp = timestamp };
+		d->ts_count++;
+	}
+	g_mutex_unlock(&d->lock);
+	return ok;
+}
+
+/*
+ * The timestamp of the input buffer a parsed frame started in, from the
+ * frame's byte offset (baseparse keeps upstream offsets). A start code's
+ * leading zero may still sit at the end of the previous buffer (a 4-byte
+ * 00 00 00 01 after a split into 3-byte ones), so the byte 3 into the frame
+ * decides. Buffers before it are done with: frames come in stream order.
+ */
+static bool ts_table_find(struct vv_decoder *d, uint64_t offset, uint64_t *timestamp)
+{
+	bool found = false;
+
+	g_mutex_lock(&d->lock);
+	while (d->ts_count) {
+		const struct ts_entry *e = &d->ts[d->ts_first];
+		const struct ts_entry *next = d->ts_count > 1 ?
+			&d->ts[(d->ts_first + 1) % d->ts_cap] : NULL;
+
+		if (next && next->offset <= offset + 3) {
+			d->ts_first = (d->ts_first + 1) % d->ts_cap;
+			d->ts_count--;
+			continue;
+		}
+		if (e->offset <= offset + 3) {
+			*timestamp = e->timestamp;
+			found = true;
+		}
+		break;
+	}
+	g_mutex_unlock(&d->lock);
+	return found;
+}
+
+static gboolean drop_ts_meta(GstBuffer *buf, GstMeta **meta, gpointer data)
+{
+	(void)buf;
+	(void)data;
+	if ((*meta)->info->api == GST_REFERENCE_TIMESTAMP_META_API_TYPE &&
+	    gst_caps_is_equal(((GstReferenceTimestampMeta *)*meta)->reference, ts_caps))
+		*meta = NULL;
+	return TRUE;
+}
+
+static GstPadProbeReturn on_parsed(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+	struct vv_decoder *d = data;
+	uint64_t ts;
+
+	(void)pad;
+	if (!GST_BUFFER_OFFSET_IS_VALID(buf) || !ts_table_find(d, GST_BUFFER_OFFSET(buf), &ts))
+		return GST_PAD_PROBE_OK;
+	buf = gst_buffer_make_writable(buf);
+	gst_buffer_foreach_meta(buf, drop_ts_meta, NULL);
+	gst_buffer_add_reference_timestamp_meta(buf, ts_caps, ts, GST_CLOCK_TIME_NONE);
+	GST_PAD_PROBE_INFO_DATA(info) = buf;
+	return GST_PAD_PROBE_OK;
+}
+
 /* ---- pipelines ---- */
 
 static gboolean on_seek_data(GstAppSrc *src, guint64 offset, gpointer data)
@@ -576,6 +670,7 @@ static bool pipeline_build(struct vv_decoder *d, GstElementFactory *factory)
 		pad = gst_element_get_static_pad(d->parser, "src");
 		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_parser_event, d,
 				  NULL);
+		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_parsed, d, NULL);
 		gst_object_unref(pad);
 	}
 	bus = gst_pipeline_get_bus(GST_PIPELINE(d->pipeline));
@@ -598,6 +693,7 @@ static void gs_decoder_destroy(struct vv_decoder *d)
 	if (d->efd >= 0)
 		close(d->efd);
 	g_mutex_clear(&d->lock);
+	free(d->ts);
 	free(d);
 }
 
@@ -654,6 +750,7 @@ static void restart(struct vv_decoder *d)
 	d->stopped = false;
 	d->fatal = false;
 	d->eos = false;
+	d->ts_first = d->ts_count = 0;	/* offsets go on counting */
 	g_mutex_unlock(&d->lock);
 	d->pushed = false;
 	d->eos_sent = false;
@@ -699,12 +796,23 @@ static int gs_decode(struct vv_decoder *d, const struct iovec *iov, unsigned int
 		vp8_header(d, map.data, total);
 	gst_buffer_unmap(buf, &map);
 	/*
-	 * The guest's timestamp rides along as a reference timestamp meta,
-	 * which parsers and decoders copy to what they make of the buffer: the
-	 * PTS would not do, GstVideoDecoder clamps PTS that decrease in display
-	 * order (and a guest's timestamps may well be in decode order).
+	 * The guest's timestamp rides on the frame as a reference timestamp
+	 * meta, which decoders copy to their output: the PTS would not do,
+	 * GstVideoDecoder clamps PTS that decrease in display order (and a
+	 * guest's timestamps may well be in decode order). A parser gives its
+	 * frames the metas of every buffer it merged, so with a parser the meta
+	 * is set on its output instead (on_parsed()), from the byte offset.
 	 */
-	gst_buffer_add_reference_timestamp_meta(buf, ts_caps, timestamp, GST_CLOCK_TIME_NONE);
+	if (!d->parser)
+		gst_buffer_add_reference_timestamp_meta(buf, ts_caps, timestamp,
+							GST_CLOCK_TIME_NONE);
+	else if (!ts_table_add(d, d->in_offset, timestamp)) {
+		gst_buffer_unref(buf);
+		return VV_CODEC_ERR_NOMEM;
+	}
+	GST_BUFFER_OFFSET(buf) = d->in_offset;
+	GST_BUFFER_OFFSET_END(buf) = d->in_offset + total;
+	d->in_offset += total;
 	GST_BUFFER_PTS(buf) = timestamp == GST_CLOCK_TIME_NONE ? timestamp - 1 : timestamp;
 	ret = gst_app_src_push_buffer(GST_APP_SRC(d->src), buf);
 	if (ret != GST_FLOW_OK)
