@@ -750,8 +750,9 @@ static void restart(struct vv_decoder *d)
 	d->stopped = false;
 	d->fatal = false;
 	d->eos = false;
-	d->ts_first = d->ts_count = 0;	/* offsets go on counting */
+	d->ts_first = d->ts_count = 0;
 	g_mutex_unlock(&d->lock);
+	d->in_offset = 0;	/* baseparse counts from 0 after a flush too */
 	d->pushed = false;
 	d->eos_sent = false;
 	d->drain_owed = false;
