@@ -600,8 +600,9 @@ static void on_drain_done(struct vv_req *req)
 	 * Our QUEUE_CLEAR cancels a drain: a seek, or a resolution change
 	 * found after the drain was sent (an asynchronous codec's pictures come
 	 * late). Like V4L2 after STREAMOFF(CAPTURE), the drain is sent again.
+	 * Our STREAM_DESTROY (--frames) cancels it too (docs/protocol.md).
 	 */
-	if (s->clearing && req->used_len >= sizeof(*h) &&
+	if ((s->clearing || s->destroying) && req->used_len >= sizeof(*h) &&
 	    h->type == VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION) {
 		s->drain_cancelled = true;
 		return;
