@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# backends: ffmpeg (its own test plugin, which wraps vv-ffmpeg.so)
 # An asynchronous codec plugin (codec.h event_fd; tests/tools/vv-async-test.c
 # wraps vv-ffmpeg.so and hands out pictures, drain ends and errors late, from
 # a timerfd the daemon polls): bit-exact decodes, drains, resolution changes,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# backends: ffmpeg (the test front-end alone: no daemon, no plugin)
 # The test front-end itself (no daemon): vhost-user wire encoding, memory
 # table, split rings with direct, indirect and split chains, EVENT_IDX.
 . "$(dirname "$0")/lib.bash"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# backends: ffmpeg (libavcodec's hwaccel options of the ffmpeg plugin)
 # Hardware decoding (--backend-opt hwaccel=..., --hwaccel as its shorthand):
 # the daemon decodes on the host's hardware when there is one (NVDEC through
 # cuda, VA-API...) and falls back to software otherwise, logged; either way

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# backends: ffmpeg (vm-run, QEMU or virtio-gpu only: no decoding, the plugin plays no part)
 # vm-run passes COMMAND's exit status and output through.
 . "$(dirname "$0")/lib"
 run_vm true -- true

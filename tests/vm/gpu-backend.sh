@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# backends: ffmpeg (vm-run, QEMU or virtio-gpu only: no decoding, the plugin plays no part)
 # --gpu serves the daemon's virtio-gpu backend through QEMU's stock
 # vhost-user-gpu-pci: the guest's virtio_gpu binds with EDID and RESOURCE_UUID
 # negotiated, picks the 1024x768 mode of our EDID, and its console's flushes

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# backends: ffmpeg (vm-run, QEMU or virtio-gpu only: no decoding, the plugin plays no part)
 # --gpu attaches a virtio-gpu device that the guest's virtio_gpu drives.
 . "$(dirname "$0")/lib"
 run_vm gpu --gpu --no-device -- sh -c '

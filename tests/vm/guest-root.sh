@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# backends: ffmpeg (vm-run, QEMU or virtio-gpu only: no decoding, the plugin plays no part)
 # The guest sees the host's root read-only under an overlay: same working
 # directory, the host's tools at the same paths, writes stay in the guest,
 # $VV_OUT is shared with the host.

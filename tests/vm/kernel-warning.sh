@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# backends: ffmpeg (vm-run, QEMU or virtio-gpu only: no decoding, the plugin plays no part)
 # A WARNING in the guest kernel log fails the run, and the line is printed,
 # even though COMMAND itself succeeds.
 . "$(dirname "$0")/lib"

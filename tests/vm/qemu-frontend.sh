@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# backends: ffmpeg (vm-run, QEMU or virtio-gpu only: no decoding, the plugin plays no part)
 # Our QEMU front-end: both device types exist, device-type is checked, and
 # device-type=encoder gives the guest virtio ID 30 (0x001e) instead of 31.
 . "$(dirname "$0")/lib"

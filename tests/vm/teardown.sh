@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# backends: ffmpeg (vm-run, QEMU or virtio-gpu only: no decoding, the plugin plays no part)
 # --timeout stops a hung guest with exit 124, and Ctrl-C (SIGINT to the whole
 # process group) stops a run with exit 130; neither leaves a process behind,
 # nor does a SIGKILL of vm-run alone (its watchdog cleans up).

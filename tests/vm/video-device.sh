@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# backends: ffmpeg (vm-run, QEMU or virtio-gpu only: no decoding, the plugin plays no part)
 # The video device (virtio ID 31) is present in the guest, served by the host
 # daemon, and its config space is the backend's (docs/protocol.md: version 0,
 # max_caps_length 4096, max_resp_length 4096), forwarded by the front-end.

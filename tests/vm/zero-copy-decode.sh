@@ -5,7 +5,7 @@
 # them as DMABUF CAPTURE buffers on the virtio-video decoder, then reads every
 # frame back through the dumb buffer's mapping. Checks, in order:
 #   1. NV12 and 2. YUV420: I420 MD5 = the host's ffmpeg decode
-#   3. BGRA (V4L2 ABGR32): MD5 = ffmpeg -pix_fmt bgra with the plugin's swscale flags
+#   3. BGRA (V4L2 ABGR32): MD5 = the host decode in the plugin's RGB conversion (tests/ref-rgb)
 #   4. a dumb buffer too small for the frame, queued first, is refused at QBUF
 #      (or comes back with ERROR); the decode then goes on and matches
 #   5. vgem dumb buffers (not virtio dma-bufs): MD5 matches, through guest pages

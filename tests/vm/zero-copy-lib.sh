@@ -29,10 +29,10 @@ zc_stream() {
 
 # Reference MD5s of the host's software decode.
 zc_ref_i420() { ffmpeg -nostdin -v error -i "$1" -f rawvideo -pix_fmt yuv420p - | md5sum | cut -d' ' -f1; }
-# BGRA as the ffmpeg plugin converts it (swscale bilinear + accurate rounding).
+# BGRA as the daemon's plugin ($VV_BACKEND) converts it: swscale bilinear +
+# accurate rounding for ffmpeg, videoconvert for gstreamer (tests/ref-rgb).
 zc_ref_bgra() {
-	ffmpeg -nostdin -v error -i "$1" -sws_flags bilinear+accurate_rnd -f rawvideo -pix_fmt bgra - |
-		md5sum | cut -d' ' -f1
+	"$(dirname "${BASH_SOURCE[0]}")/../ref-rgb" "$1" bgra | md5sum | cut -d' ' -f1
 }
 
 # zc_run_dir NAME: the run folder ($VV_OUT of the guest) of run_vm NAME.
