@@ -15,6 +15,10 @@ case $VV_BUILD in
 esac
 if [ "$SAN" = 1 ]; then
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+	export LSAN_OPTIONS=suppressions=$VV_TOP/tests/native/lsan.supp:print_suppressions=0
+	# GLib has no frame pointers: only the slow unwinder reaches the frame
+	# that tests/native/lsan.supp names
+	[ "${VV_BACKEND:-}" = gstreamer ] && ASAN_OPTIONS=$ASAN_OPTIONS:fast_unwind_on_malloc=0
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fi
 
