@@ -200,21 +200,17 @@ static int vv_buf_init(struct vb2_buffer *vb)
 static int vv_buf_prepare(struct vb2_buffer *vb)
 {
 	struct vv_ctx *ctx = vb2_get_drv_priv(vb->vb2_queue);
-	int ret;
 
-	if (ctx->dev->ext && vb->memory == VB2_MEMORY_DMABUF) {
-		ret = vv_ext_check_buf(ctx, vv_vq_index(vb->vb2_queue), vb);
-		if (ret)
-			return ret;
-	}
 	if (vb->vb2_queue->is_output) {
 		if (vb->planes[0].data_offset)
 			return -EINVAL;
-		return 0;
+	} else {
+		if (vb2_plane_size(vb, 0) < ctx->cap.sizeimage)
+			return -EINVAL;
+		vb2_set_plane_payload(vb, 0, 0);
 	}
-	if (vb2_plane_size(vb, 0) < ctx->cap.sizeimage)
-		return -EINVAL;
-	vb2_set_plane_payload(vb, 0, 0);
+	if (ctx->dev->ext && vb->memory == VB2_MEMORY_DMABUF)
+		return vv_ext_check_buf(ctx, vv_vq_index(vb->vb2_queue), vb);
 	return 0;
 }
 
