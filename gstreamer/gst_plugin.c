@@ -456,7 +456,8 @@ static GstBusSyncReply on_message(GstBus *bus, GstMessage *msg, gpointer data)
 	}
 	g_clear_error(&err);
 	g_free(debug);
-	/* nobody reads this bus: nothing piles up */
+	/* nobody reads this bus: nothing piles up (GST_BUS_DROP: ours to unref) */
+	gst_message_unref(msg);
 	return GST_BUS_DROP;
 }
 
@@ -615,6 +616,8 @@ static bool pipeline_build(struct vv_decoder *d, GstElementFactory *factory)
 	GstPad *pad;
 
 	d->pipeline = gst_pipeline_new(NULL);
+	if (d->pipeline)
+		gst_object_ref_sink(d->pipeline);
 	d->src = gst_element_factory_make("appsrc", NULL);
 	d->parser = c->parser ? gst_element_factory_make(c->parser, NULL) : NULL;
 	d->dec = gst_element_factory_create(factory, NULL);
