@@ -67,7 +67,8 @@ static const struct codec_desc codecs[] = {
 static struct {
 	GstElementFactory *cand[MAX_CANDIDATES];
 	unsigned int num;
-	bool forced;		/* by decoder= */
+	bool chosen;		/* by decoder= */
+	bool forced;		/* by decoder=CODEC: (wins over decoder=) */
 	char impl[160];
 } dec_list[NUM_CODECS];
 
@@ -203,14 +204,15 @@ static int option_decoder(const char *value)
 			}
 			continue;
 		}
+		any = true;
 		/* A per-codec choice wins over a general one, whatever the order. */
 		if (dec_list[i].forced && only < 0)
 			continue;
 		while (dec_list[i].num)
 			gst_object_unref(dec_list[i].cand[--dec_list[i].num]);
 		add_candidate(i, f);
+		dec_list[i].chosen = true;
 		dec_list[i].forced = only >= 0;
-		any = true;
 	}
 	gst_object_unref(f);
 	if (!any) {
@@ -248,11 +250,9 @@ static void describe(unsigned int ci)
 				GST_OBJECT_NAME(f));
 			continue;
 		}
-		if (dec_list[ci].forced || dec_list[ci].num == 1)
-			snprintf(dec_list[ci].impl, sizeof(dec_list[ci].impl), "%s (%s)",
-				 GST_OBJECT_NAME(f), dec_list[ci].forced ? "decoder option" :
-				 rank_name(gst_plugin_feature_get_rank(GST_PLUGIN_FEATURE(f)),
-					   rank, sizeof(rank)));
+		if (dec_list[ci].chosen)
+			snprintf(dec_list[ci].impl, sizeof(dec_list[ci].impl),
+				 "%s (decoder option)", GST_OBJECT_NAME(f));
 		else
 			snprintf(dec_list[ci].impl, sizeof(dec_list[ci].impl), "%s (rank %s)",
 				 GST_OBJECT_NAME(f),
@@ -300,7 +300,7 @@ static int gs_init(const struct vv_codec_options *options)
 		}
 	}
 	for (unsigned int i = 0; i < NUM_CODECS; i++) {
-		if (!dec_list[i].forced && !dec_list[i].num)
+		if (!dec_list[i].chosen)
 			rank_candidates(i);
 		if (codecs[i].parser) {
 			GstElementFactory *parser = gst_element_factory_find(codecs[i].parser);
@@ -329,7 +329,7 @@ static void gs_fini(void)
 	for (unsigned int i = 0; i < NUM_CODECS; i++) {
 		while (dec_list[i].num)
 			gst_object_unref(dec_list[i].cand[--dec_list[i].num]);
-		dec_list[i].forced = false;
+		dec_list[i].chosen = dec_list[i].forced = false;
 		dec_list[i].impl[0] = 0;
 	}
 	/*
