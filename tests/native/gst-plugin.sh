@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# backends: gstreamer (the GStreamer plugin's own options and decoder choice)
+# The GStreamer plugin (docs/host.md):
+#  - --print-capabilities names the ranked decoder per codec, and the one
+#    --backend-opt decoder=[CODEC:]ELEMENT chose; unknown keys, elements and
+#    codecs, and elements that decode none of the codecs, are refused;
+#  - the other installed decoders, chosen by option, decode bit-exact too:
+#    avdec_vp8 and avdec_vp9 (libavcodec's) instead of vp8dec/vp9dec (libvpx);
+#  - without the daemon (vv-plugin-test): reset mid-stream and decoding again
+#    after a drain give the reference MD5, for every codec.
+. "$(dirname "$0")/lib.bash"
+need_tools
+PT=$VV_BUILD/vv-plugin-test
+[ -x "$PT" ] || skip "no $PT (make host-all)"
+GST=$VV_BUILD/plugins/vv-gstreamer.so
+
+caps() { "$DAEMON" --backend gstreamer "$@" --print-capabilities 2>"$TMP/caps.err"; }
+caps >"$TMP/caps.json" || die "--print-capabilities"
+for f in h264 hevc vp8 vp9; do
+	grep -q "\"format\": \"$f\", \"implementation\": \"[a-z0-9_]* (rank " "$TMP/caps.json" ||
+		{ cat "$TMP/caps.json"; die "no ranked decoder named for $f"; }
+done
+caps --backend-opt decoder=vp9:avdec_vp9 --backend-opt decoder=avdec_vp8 >"$TMP/caps.json" ||
+	die "decoder= options refused"
+grep -q '"vp9", "implementation": "avdec_vp9 (decoder option)"' "$TMP/caps.json" || die "decoder=vp9:avdec_vp9 not used"
+grep -q '"vp8", "implementation": "avdec_vp8 (decoder option)"' "$TMP/caps.json" || die "decoder=avdec_vp8 not used"
+echo "ok: capabilities name the ranked and the chosen decoders"
+for bad in "decoder=no-such-element:no element" "decoder=h264parse:decodes none" \
+	"decoder=hevc:avdec_h264:does not decode hevc" "decoder=av1:avdec_h264:unknown codec" \
+	"bogus=1:unknown option"; do
+	opt=${bad%:*} why=${bad##*:}
+	if caps --backend-opt "$opt" >/dev/null; then die "--backend-opt $opt accepted"; fi
+	grep -q "$why" "$TMP/caps.err" || { cat "$TMP/caps.err"; die "--backend-opt $opt: no '$why'"; }
+done
+echo "ok: bad options refused with a reason"
+
+start_daemon --backend-opt decoder=avdec_vp8 --backend-opt decoder=vp9:avdec_vp9
+decode_check vp8
+decode_check vp9
+decode_check vp9-reschange --format nv12
+stop_daemon
+
+for s in h264 hevc vp8 vp9; do
+	f=$(stream "$s")
+	ref=$(ref_md5 "$f")
+	for mode in "--reset-after 7" "--drain-after 7 --again" "--chunk 1000 --format yvu420"; do
+		[ "$mode" = "--chunk 1000 --format yvu420" ] && [ "${s#vp}" != "$s" ] && continue
+		# shellcheck disable=SC2086
+		timeout 60 "$PT" --plugin "$GST" --codec "$(codec_of "$f")" --input "$f" \
+			--output "$TMP/pt.yuv" $mode 2>"$TMP/pt.log" || { cat "$TMP/pt.log"; die "vv-plugin-test $s $mode"; }
+		got=$(md5sum <"$TMP/pt.yuv" | cut -d' ' -f1)
+		[ "$got" = "$ref" ] || die "vv-plugin-test $s $mode: MD5 $got, reference $ref"
+		echo "ok: $s $mode without the daemon ($got)"
+	done
+done
