@@ -1,6 +1,7 @@
-# The GStreamer codec plugin (gstreamer/, vv-gstreamer.so): built with the
-# host (host-all) when GStreamer's development files are installed
-# (scripts/packages/gstreamer.txt); the daemon loads it with --backend gstreamer.
+# The GStreamer codec plugin (gstreamer/, vv-gstreamer.so), built with the
+# host (host-all, also in build-san with SAN=1) from GStreamer 1.22's
+# development files (scripts/packages/gstreamer.txt, installed by make deps);
+# the daemon loads it with --backend gstreamer.
 GST_PKGS := gstreamer-1.0 gstreamer-app-1.0 gstreamer-video-1.0
 GST_OBJS := $(BUILD)/obj/gstreamer/gst_plugin.o
 
