@@ -543,6 +543,13 @@ static void check_ts(struct stream *s, uint64_t ts)
 		    (unsigned long long)expect_ts[s->frames]);
 }
 
+/*
+ * Answers and events handled so far. A stream that waits (STREAM_DESTROY,
+ * a seek) polls the device and so handles the other streams' answers too:
+ * the main loop must then step them again before it sleeps.
+ */
+static unsigned long answers;
+
 static void on_queue_done(struct vv_req *req)
 {
 	struct res *r = req->opaque;
@@ -550,6 +557,7 @@ static void on_queue_done(struct vv_req *req)
 	struct virtio_video_resource_queue_resp *resp = vv_resp(req);
 	bool cancel = s->clearing || s->destroying;
 
+	answers++;
 	r->queued = false;
 	if (req->used_len < sizeof(struct virtio_video_cmd_hdr))
 		die("stream %u: RESOURCE_QUEUE of resource %u dropped by the device", s->id, r->id);
@@ -596,6 +604,7 @@ static void on_drain_done(struct vv_req *req)
 	struct stream *s = req->opaque;
 	struct virtio_video_cmd_hdr *h = vv_resp(req);
 
+	answers++;
 	/*
 	 * Our QUEUE_CLEAR cancels a drain: a seek, or a resolution change
 	 * found after the drain was sent (an asynchronous codec's pictures come
@@ -619,6 +628,7 @@ static void on_event(struct vv_dev *d, const struct virtio_video_event *ev)
 	struct stream *s = find_stream(ev->stream_id);
 
 	(void)d;
+	answers++;
 	if (!s) {
 		/* a stream we destroyed may still have had an event on its way */
 		fprintf(stderr, "vv-client: note: event 0x%x for stream %u that is gone\n",
@@ -1238,6 +1248,8 @@ int main(int argc, char **argv)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
+		unsigned long before = answers;
+
 		active = 0;
 		for (i = 0; i < o.streams; i++) {
 			struct stream *s = &streams[i];
@@ -1259,6 +1271,8 @@ int main(int argc, char **argv)
 			active += !streams[i].done;
 		if (!active)
 			break;
+		if (answers != before)
+			continue;	/* handled while a stream waited: step again */
 		c = vv_poll(&dev, o.timeout_ms);
 		if (c < 0)
 			die("device error");
