@@ -12,26 +12,59 @@
  * stream the hardware refuses (get_format) decode in software, and the log
  * says so. Hardware frames come back with av_hwframe_transfer_data, then the
  * usual single write into the guest's planes.
+ *
+ * mode=async (the default) makes the plugin asynchronous (codec.h event_fd):
+ * each decoder has a worker thread that runs the parser and
+ * avcodec_send_packet/receive_frame. decode() copies the buffer into the
+ * worker's input queue (bounded: it waits while 32 buffers or 32 MiB wait
+ * there, never for the daemon) and returns; pictures, errors found late
+ * and the end of a drain go to an output list and the decoder's eventfd is
+ * signalled. reset() drops the queued input, stops the worker between two
+ * packets, has it flush the codec and the parser, and drops what it made,
+ * before it returns. mode=sync decodes inside decode()/flush(), as before.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
 #include <libavcodec/avcodec.h>
 #include <libavutil/hwcontext.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "../host/codec.h"
 #include "../include/virtio_video.h"
+
+/* What receive() hands out next: a picture (frame) or a status (no frame). */
+struct out_entry {
+	AVFrame *frame;
+	int status;		/* VV_CODEC_DRAINED or a vv_codec_status */
+};
+
+/* One queued bitstream buffer (async); eos: flush() */
+struct in_item {
+	struct in_item *next;
+	int64_t timestamp;
+	bool eos;
+	size_t size;
+	uint8_t data[];
+};
 
 struct vv_decoder {
 	AVCodecContext *ctx;
 	AVCodecParserContext *parser;
 	enum AVCodecID codec_id;
 	AVPacket *pkt;
-	AVFrame **frames;	/* decoded, not yet taken: FIFO */
+	struct out_entry *out;	/* decoded, not yet taken: FIFO (async: under lock) */
 	unsigned int first, count, cap;
 	bool drained;		/* flushed to EOF: reset before new input */
 	bool drain_report;	/* receive() owes VV_CODEC_DRAINED */
@@ -41,6 +74,23 @@ struct vv_decoder {
 	size_t gather_size;
 	enum AVPixelFormat hw_format;	/* AV_PIX_FMT_NONE: software decode */
 	struct SwsContext *sws;
+
+	/* mode=async; everything above the codec state belongs to the worker */
+	bool async;
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock;
+	pthread_cond_t work;	/* worker: input, a reset or quit */
+	pthread_cond_t done;	/* decode(): room; reset(): acknowledged */
+	struct in_item *in_head, *in_tail;
+	unsigned int in_count;
+	size_t in_bytes;
+	unsigned int reset_req, reset_ack;	/* reset() asked / the worker did it */
+	atomic_bool abort;	/* a reset waits: stop the current buffer */
+	bool quit;
+	int efd;		/* eventfd: readable while receive() may return something */
+	uint32_t info_width, info_height;	/* stream_info(), under lock */
+	int parsed_width, parsed_height;	/* the worker's last published size */
 };
 
 static const struct {
@@ -56,6 +106,13 @@ static const struct {
 #define NUM_CODED (sizeof(coded_formats) / sizeof(coded_formats[0]))
 
 static int thread_count;
+static bool async_mode = true;
+/* async: input a decoder queues before decode() waits for its worker */
+#define MAX_QUEUED_BUFFERS 32
+#define MAX_QUEUED_BYTES (32u << 20)
+/* async: workers inside a buffer now, and the most at once (logged at fini) */
+static atomic_int busy_now, busy_max;
+static atomic_uint async_decoders;
 /* The hardware device every decoder shares, NULL for software decode. */
 static AVBufferRef *hw_device;
 static enum AVHWDeviceType hw_type = AV_HWDEVICE_TYPE_NONE;
@@ -142,9 +199,11 @@ static int ff_init(const struct vv_codec_options *options)
 			hwaccel = opt + 8;
 		} else if (!strncmp(opt, "device=", 7) && opt[7]) {
 			device = opt + 7;
+		} else if (!strcmp(opt, "mode=async") || !strcmp(opt, "mode=sync")) {
+			async_mode = !strcmp(opt, "mode=async");
 		} else {
 			fprintf(stderr, "vv-ffmpeg: unknown option '%s' (known: hwaccel=auto|none|"
-				"cuda|vaapi|vdpau|drm|qsv, device=PATH)\n", opt);
+				"cuda|vaapi|vdpau|drm|qsv, device=PATH, mode=async|sync)\n", opt);
 			return -1;
 		}
 	}
@@ -185,6 +244,9 @@ static int ff_init(const struct vv_codec_options *options)
 
 static void ff_fini(void)
 {
+	if (atomic_load(&async_decoders))
+		fprintf(stderr, "vv-ffmpeg: asynchronous decoding: %u decoder(s), at most %d "
+			"decoding at once\n", atomic_load(&async_decoders), atomic_load(&busy_max));
 	av_buffer_unref(&hw_device);
 	hw_type = AV_HWDEVICE_TYPE_NONE;
 }
@@ -209,33 +271,120 @@ static void ff_get_caps(struct vv_codec_caps *caps)
 	caps->max_height = 4096;
 }
 
-static void frames_clear(struct vv_decoder *d)
+static void out_clear(struct vv_decoder *d)
 {
 	while (d->count) {
-		av_frame_free(&d->frames[d->first]);
+		av_frame_free(&d->out[d->first].frame);
 		d->first = (d->first + 1) % d->cap;
 		d->count--;
 	}
 }
 
-static bool frames_push(struct vv_decoder *d, AVFrame *f)
+static bool out_push(struct vv_decoder *d, AVFrame *f, int status)
 {
 	if (d->count == d->cap) {
 		unsigned int cap = d->cap ? d->cap * 2 : 16;
-		AVFrame **n = calloc(cap, sizeof(*n));
+		struct out_entry *n = calloc(cap, sizeof(*n));
 
 		if (!n)
 			return false;
 		for (unsigned int i = 0; i < d->count; i++)
-			n[i] = d->frames[(d->first + i) % d->cap];
-		free(d->frames);
-		d->frames = n;
+			n[i] = d->out[(d->first + i) % d->cap];
+		free(d->out);
+		d->out = n;
 		d->cap = cap;
 		d->first = 0;
 	}
-	d->frames[(d->first + d->count) % d->cap] = f;
+	d->out[(d->first + d->count) % d->cap] = (struct out_entry){ f, status };
 	d->count++;
 	return true;
+}
+
+static void signal_event(struct vv_decoder *d)
+{
+	uint64_t one = 1;
+
+	if (write(d->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		perror("vv-ffmpeg: eventfd");
+}
+
+static void clear_event(struct vv_decoder *d)
+{
+	uint64_t n;
+
+	if (read(d->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		perror("vv-ffmpeg: eventfd");
+}
+
+/* Worker: true while no reset() waits (caller holds the lock). */
+static bool current(const struct vv_decoder *d)
+{
+	return d->reset_req == d->reset_ack;
+}
+
+/*
+ * Worker: a status for receive(), after the pictures made before it. Repeated
+ * INVALID_DATA not yet taken is one report ("input since the last call").
+ */
+static void report_status(struct vv_decoder *d, int status)
+{
+	bool ok = true;
+
+	pthread_mutex_lock(&d->lock);
+	if (current(d) && !(status == VV_CODEC_ERR_INVALID_DATA && d->count &&
+			    d->out[(d->first + d->count - 1) % d->cap].status == status)) {
+		ok = out_push(d, NULL, status);
+		signal_event(d);
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (!ok)
+		fprintf(stderr, "vv-ffmpeg: out of memory for a decoder status\n");
+}
+
+static AVFrame *download(AVFrame *f);
+
+/* A decoded frame: into the FIFO (sync), or to receive() through the lock. */
+static bool emit_frame(struct vv_decoder *d, AVFrame *f)
+{
+	bool ok = true;
+
+	if (!d->async)
+		return out_push(d, f, 1);
+	/* Hardware surfaces go back to the decoder's pool right away. */
+	if (f->format == d->hw_format && d->hw_format != AV_PIX_FMT_NONE) {
+		f = download(f);
+		if (!f)
+			return false;
+	}
+	pthread_mutex_lock(&d->lock);
+	if (current(d)) {
+		ok = out_push(d, f, 1);
+		if (ok) {
+			f = NULL;
+			signal_event(d);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	av_frame_free(&f);
+	return ok;
+}
+
+/* Worker: the parser found the stream's size; stream_info() may tell it. */
+static void publish_info(struct vv_decoder *d)
+{
+	AVCodecParserContext *p = d->parser;
+
+	if (!d->async || !p || (p->width == d->parsed_width && p->height == d->parsed_height))
+		return;
+	d->parsed_width = p->width;
+	d->parsed_height = p->height;
+	pthread_mutex_lock(&d->lock);
+	if (current(d)) {
+		d->info_width = p->width > 0 && p->height > 0 ? (uint32_t)p->width : 0;
+		d->info_height = p->width > 0 && p->height > 0 ? (uint32_t)p->height : 0;
+		signal_event(d);
+	}
+	pthread_mutex_unlock(&d->lock);
 }
 
 /*
@@ -294,18 +443,75 @@ static int open_codec(struct vv_decoder *d)
 	return VV_CODEC_OK;
 }
 
+static void in_clear(struct vv_decoder *d)
+{
+	while (d->in_head) {
+		struct in_item *i = d->in_head;
+
+		d->in_head = i->next;
+		free(i);
+	}
+	d->in_tail = NULL;
+	d->in_count = 0;
+	d->in_bytes = 0;
+}
+
 static void ff_decoder_destroy(struct vv_decoder *d)
 {
 	if (!d)
 		return;
-	frames_clear(d);
-	free(d->frames);
+	if (d->thread_started) {
+		pthread_mutex_lock(&d->lock);
+		d->quit = true;
+		atomic_store(&d->abort, true);
+		pthread_cond_signal(&d->work);
+		pthread_mutex_unlock(&d->lock);
+		pthread_join(d->thread, NULL);
+	}
+	if (d->async) {
+		in_clear(d);
+		pthread_mutex_destroy(&d->lock);
+		pthread_cond_destroy(&d->work);
+		pthread_cond_destroy(&d->done);
+		if (d->efd >= 0)
+			close(d->efd);
+	}
+	out_clear(d);
+	free(d->out);
 	av_parser_close(d->parser);
 	avcodec_free_context(&d->ctx);
 	av_packet_free(&d->pkt);
 	free(d->gather);
 	sws_freeContext(d->sws);
 	free(d);
+}
+
+static void *worker(void *arg);
+
+/* mode=async: the lock, the eventfd and the worker thread. */
+static int start_worker(struct vv_decoder *d)
+{
+	d->efd = -1;
+	if (pthread_mutex_init(&d->lock, NULL))
+		return VV_CODEC_ERR_NOMEM;
+	if (pthread_cond_init(&d->work, NULL)) {
+		pthread_mutex_destroy(&d->lock);
+		return VV_CODEC_ERR_NOMEM;
+	}
+	if (pthread_cond_init(&d->done, NULL)) {
+		pthread_cond_destroy(&d->work);
+		pthread_mutex_destroy(&d->lock);
+		return VV_CODEC_ERR_NOMEM;
+	}
+	d->async = true;
+	d->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->efd < 0)
+		return VV_CODEC_ERR_NOMEM;
+	if (pthread_create(&d->thread, NULL, worker, d))
+		return VV_CODEC_ERR_NOMEM;
+	d->thread_started = true;
+	atomic_fetch_add(&async_decoders, 1);
+	return VV_CODEC_OK;
 }
 
 static int ff_decoder_create(uint32_t coded_format, struct vv_decoder **out)
@@ -322,6 +528,8 @@ static int ff_decoder_create(uint32_t coded_format, struct vv_decoder **out)
 		d->codec_id = coded_formats[i].id;
 		d->pkt = av_packet_alloc();
 		ret = d->pkt ? open_codec(d) : VV_CODEC_ERR_NOMEM;
+		if (ret == VV_CODEC_OK && async_mode)
+			ret = start_worker(d);
 		if (ret < 0) {
 			ff_decoder_destroy(d);
 			return ret;
@@ -354,10 +562,8 @@ static int receive_all(struct vv_decoder *d)
 			status = VV_CODEC_ERR_INVALID_DATA;
 			continue;
 		}
-		if (!frames_push(d, f)) {
-			av_frame_free(&f);
+		if (!emit_frame(d, f))
 			return VV_CODEC_ERR_NOMEM;
-		}
 	}
 }
 
@@ -391,6 +597,7 @@ static void restart(struct vv_decoder *d)
 	d->parser = av_parser_init(d->codec_id);
 	d->drained = false;
 	d->drain_report = false;
+	d->parsed_width = d->parsed_height = 0;
 }
 
 static int parse_chunk(struct vv_decoder *d, const uint8_t *data, int size, int64_t ts)
@@ -401,9 +608,12 @@ static int parse_chunk(struct vv_decoder *d, const uint8_t *data, int size, int6
 		uint8_t *out;
 		int out_size, used, ret;
 
+		if (atomic_load_explicit(&d->abort, memory_order_relaxed))
+			return VV_CODEC_OK;	/* async: a reset() waits */
 		used = av_parser_parse2(d->parser, d->ctx, &out, &out_size, data, size, ts, ts, 0);
 		if (used < 0 || (used == 0 && !out_size && size > 0))
 			return VV_CODEC_ERR_INVALID_DATA;
+		publish_info(d);
 		data += used;
 		size -= used;
 		if (out_size) {
@@ -444,10 +654,12 @@ static const uint8_t *contiguous(struct vv_decoder *d, const struct iovec *iov,
 	if (iovcnt == 1)
 		return iov[0].iov_base;
 	if (total > d->gather_size) {
-		uint8_t *g = realloc(d->gather, total);
+		/* Padded: libavcodec's parsers read past the end. */
+		uint8_t *g = realloc(d->gather, total + AV_INPUT_BUFFER_PADDING_SIZE);
 
 		if (!g)
 			return NULL;
+		memset(g + total, 0, AV_INPUT_BUFFER_PADDING_SIZE);
 		d->gather = g;
 		d->gather_size = total;
 	}
@@ -458,22 +670,17 @@ static const uint8_t *contiguous(struct vv_decoder *d, const struct iovec *iov,
 	return d->gather;
 }
 
-static int ff_decode(struct vv_decoder *d, const struct iovec *iov, unsigned int iovcnt,
-		     uint64_t timestamp)
+/* Parses and decodes one contiguous bitstream buffer (sync: decode(); async: worker). */
+static int decode_bytes(struct vv_decoder *d, const uint8_t *p, size_t left, uint64_t timestamp)
 {
 	int status = VV_CODEC_OK;
-	const uint8_t *p;
-	size_t left;
 
 	if (d->drained)
 		restart(d);
 	if (!d->parser)
 		return VV_CODEC_ERR_NOMEM;
-	if (!iovcnt)
+	if (!left)
 		return VV_CODEC_OK;
-	p = contiguous(d, iov, iovcnt, &left);
-	if (!p)
-		return VV_CODEC_ERR_NOMEM;
 	d->last_timestamp = (int64_t)timestamp;
 	while (left) {
 		int chunk = left > (1u << 30) ? 1 << 30 : (int)left;
@@ -489,11 +696,11 @@ static int ff_decode(struct vv_decoder *d, const struct iovec *iov, unsigned int
 	return status;
 }
 
-static int ff_flush(struct vv_decoder *d)
+/* The codec to end of stream: every picture out (sync: flush(); async: worker). */
+static int drain_codec(struct vv_decoder *d)
 {
 	int ret;
 
-	d->drain_report = true;
 	if (d->drained)
 		return VV_CODEC_OK;
 	if (d->parser) {
@@ -506,10 +713,156 @@ static int ff_flush(struct vv_decoder *d)
 	return ret == VV_CODEC_ERR_NOMEM ? ret : VV_CODEC_OK;
 }
 
+static void busy(bool enter)
+{
+	int n, max;
+
+	if (!enter) {
+		atomic_fetch_sub(&busy_now, 1);
+		return;
+	}
+	n = atomic_fetch_add(&busy_now, 1) + 1;
+	max = atomic_load(&busy_max);
+	while (n > max && !atomic_compare_exchange_weak(&busy_max, &max, n))
+		;
+}
+
+/*
+ * The decoder's thread (mode=async): takes queued buffers in order and
+ * decodes them; a reset() request is served between buffers (the current
+ * one stops at its next packet), quit ends the thread.
+ */
+static void *worker(void *arg)
+{
+	struct vv_decoder *d = arg;
+
+	pthread_mutex_lock(&d->lock);
+	for (;;) {
+		struct in_item *item;
+		int ret;
+
+		if (!current(d)) {
+			pthread_mutex_unlock(&d->lock);
+			restart(d);
+			atomic_store(&d->abort, false);
+			pthread_mutex_lock(&d->lock);
+			d->reset_ack = d->reset_req;
+			pthread_cond_broadcast(&d->done);
+			continue;
+		}
+		if (d->quit)
+			break;
+		item = d->in_head;
+		if (!item) {
+			pthread_cond_wait(&d->work, &d->lock);
+			continue;
+		}
+		d->in_head = item->next;
+		if (!d->in_head)
+			d->in_tail = NULL;
+		d->in_count--;
+		d->in_bytes -= item->size;
+		pthread_cond_broadcast(&d->done);
+		pthread_mutex_unlock(&d->lock);
+
+		busy(true);
+		ret = item->eos ? drain_codec(d) :
+		      decode_bytes(d, item->data, item->size, (uint64_t)item->timestamp);
+		busy(false);
+		if (ret < 0)
+			report_status(d, ret);
+		if (item->eos && ret != VV_CODEC_ERR_NOMEM)
+			report_status(d, VV_CODEC_DRAINED);
+		free(item);
+		pthread_mutex_lock(&d->lock);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+/* async: hands a buffer (or the end of stream) to the worker. */
+static int queue_input(struct vv_decoder *d, const struct iovec *iov, unsigned int iovcnt,
+		       uint64_t timestamp, bool eos)
+{
+	size_t total = 0, off = 0;
+	struct in_item *item;
+
+	for (unsigned int i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	if (!eos && !total)
+		return VV_CODEC_OK;
+	/* libavcodec's parsers read AV_INPUT_BUFFER_PADDING_SIZE past the end. */
+	item = malloc(sizeof(*item) + total + AV_INPUT_BUFFER_PADDING_SIZE);
+	if (!item)
+		return VV_CODEC_ERR_NOMEM;
+	memset(item->data + total, 0, AV_INPUT_BUFFER_PADDING_SIZE);
+	item->next = NULL;
+	item->timestamp = (int64_t)timestamp;
+	item->eos = eos;
+	item->size = total;
+	for (unsigned int i = 0; i < iovcnt; i++) {
+		memcpy(item->data + off, iov[i].iov_base, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	pthread_mutex_lock(&d->lock);
+	/* Bounded: the worker always gets on with its queue, so this is brief. */
+	while (d->in_count && (d->in_count >= MAX_QUEUED_BUFFERS ||
+			       d->in_bytes + total > MAX_QUEUED_BYTES))
+		pthread_cond_wait(&d->done, &d->lock);
+	if (d->in_tail)
+		d->in_tail->next = item;
+	else
+		d->in_head = item;
+	d->in_tail = item;
+	d->in_count++;
+	d->in_bytes += total;
+	pthread_cond_signal(&d->work);
+	pthread_mutex_unlock(&d->lock);
+	return VV_CODEC_OK;
+}
+
+static int ff_decode(struct vv_decoder *d, const struct iovec *iov, unsigned int iovcnt,
+		     uint64_t timestamp)
+{
+	const uint8_t *p;
+	size_t size;
+
+	if (d->async)
+		return queue_input(d, iov, iovcnt, timestamp, false);
+	if (!iovcnt)
+		return decode_bytes(d, NULL, 0, timestamp);
+	p = contiguous(d, iov, iovcnt, &size);
+	if (!p)
+		return VV_CODEC_ERR_NOMEM;
+	return decode_bytes(d, p, size, timestamp);
+}
+
+static int ff_flush(struct vv_decoder *d)
+{
+	if (d->async)
+		return queue_input(d, NULL, 0, 0, true);
+	d->drain_report = true;
+	return drain_codec(d);
+}
+
 static void ff_reset(struct vv_decoder *d)
 {
-	frames_clear(d);
-	restart(d);
+	if (!d->async) {
+		out_clear(d);
+		restart(d);
+		return;
+	}
+	pthread_mutex_lock(&d->lock);
+	in_clear(d);
+	d->reset_req++;
+	atomic_store(&d->abort, true);
+	pthread_cond_signal(&d->work);
+	while (!current(d))
+		pthread_cond_wait(&d->done, &d->lock);
+	out_clear(d);
+	d->info_width = d->info_height = 0;
+	pthread_mutex_unlock(&d->lock);
+	clear_event(d);
 }
 
 static bool supported_pixfmt(int format)
@@ -533,20 +886,51 @@ static AVFrame *download(AVFrame *f)
 	return sw;
 }
 
+/* async: the next entry of the output list, or none (0). */
+static int take_async(struct vv_decoder *d, struct out_entry *e)
+{
+	bool more;
+
+	/* Cleared before looking, so a picture pushed meanwhile signals again. */
+	clear_event(d);
+	pthread_mutex_lock(&d->lock);
+	if (!d->count) {
+		pthread_mutex_unlock(&d->lock);
+		return 0;
+	}
+	*e = d->out[d->first];
+	d->first = (d->first + 1) % d->cap;
+	d->count--;
+	more = d->count > 0;
+	pthread_mutex_unlock(&d->lock);
+	/* The daemon may stop before the list is empty: readable for the rest. */
+	if (more)
+		signal_event(d);
+	return 1;
+}
+
 static int ff_receive(struct vv_decoder *d, struct vv_picture *pic)
 {
+	struct out_entry e;
 	AVFrame *f;
 
-	if (!d->count) {
+	if (d->async) {
+		if (!take_async(d, &e))
+			return 0;
+		if (!e.frame)
+			return e.status;
+	} else if (!d->count) {
 		/* Synchronous: after flush() every picture came out above. */
 		if (!d->drain_report)
 			return 0;
 		d->drain_report = false;
 		return VV_CODEC_DRAINED;
+	} else {
+		e = d->out[d->first];
+		d->first = (d->first + 1) % d->cap;
+		d->count--;
 	}
-	f = d->frames[d->first];
-	d->first = (d->first + 1) % d->cap;
-	d->count--;
+	f = e.frame;
 	if (f->format == d->hw_format && d->hw_format != AV_PIX_FMT_NONE) {
 		f = download(f);
 		if (!f)
@@ -681,11 +1065,29 @@ static int ff_write(struct vv_decoder *d, const struct vv_picture *pic, uint32_t
 /* The parsers of H.264, HEVC and VP8 read the size from the headers. */
 static int ff_stream_info(struct vv_decoder *d, uint32_t *width, uint32_t *height)
 {
+	if (d->async) {
+		int known;
+
+		pthread_mutex_lock(&d->lock);
+		known = d->info_width && d->info_height;
+		if (known) {
+			*width = d->info_width;
+			*height = d->info_height;
+		}
+		pthread_mutex_unlock(&d->lock);
+		return known;
+	}
 	if (!d->parser || d->parser->width <= 0 || d->parser->height <= 0)
 		return 0;
 	*width = (uint32_t)d->parser->width;
 	*height = (uint32_t)d->parser->height;
 	return 1;
+}
+
+/* mode=async: the worker's eventfd; mode=sync: none (synchronous plugin). */
+static int ff_event_fd(struct vv_decoder *d)
+{
+	return d->async ? d->efd : -1;
 }
 
 __attribute__((visibility("default"))) const struct vv_codec_ops vv_codec_plugin = {
@@ -703,4 +1105,5 @@ __attribute__((visibility("default"))) const struct vv_codec_ops vv_codec_plugin
 	.write = ff_write,
 	.release = ff_release,
 	.stream_info = ff_stream_info,
+	.event_fd = ff_event_fd,
 };

@@ -9,9 +9,11 @@
 need_tools
 PLUGDIR=$VV_BUILD/test-plugins
 [ -f "$PLUGDIR/vv-async-test.so" ] || skip "no $PLUGDIR/vv-async-test.so (make client-all)"
+# The wrapper takes the inner plugin's pictures right after decode(): the
+# ffmpeg plugin in its synchronous mode (its default is asynchronous).
 async_daemon() {
 	start_daemon --plugin-dir "$PLUGDIR" --backend async-test \
-		--backend-opt "inner=$VV_BUILD/plugins/vv-ffmpeg.so" "$@"
+		--backend-opt "inner=$VV_BUILD/plugins/vv-ffmpeg.so" --backend-opt mode=sync "$@"
 }
 
 async_daemon --backend-opt delay-ms=4
