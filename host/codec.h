@@ -8,10 +8,11 @@
  * takes pictures (receive) until none is left, writes each one into guest
  * memory in the negotiated format (write) and releases it.
  *
- * A synchronous plugin (FFmpeg) has every picture it can make ready when
- * decode() or flush() returns. An asynchronous plugin (GStreamer decodes in
- * its own threads) also implements event_fd(): the daemon polls that fd and
- * calls receive() again whenever it becomes readable.
+ * A synchronous plugin (FFmpeg with mode=sync) has every picture it can make
+ * ready when decode() or flush() returns. An asynchronous plugin (GStreamer,
+ * FFmpeg by default: each decodes in its own threads, so streams decode in
+ * parallel) also implements event_fd(): the daemon polls that fd and calls
+ * receive() again whenever it becomes readable.
  */
 #ifndef VV_CODEC_H
 #define VV_CODEC_H
