@@ -110,8 +110,16 @@ struct stream {
 	bool late_error;		/* receive() reported corrupt input: ERR next */
 	int event_fd;			/* asynchronous codec's fd, -1: synchronous */
 	struct vu_elem *drain_elem;	/* STREAM_DRAIN in progress */
+	/*
+	 * The codec was flushed since its last input, and (codec_drained) said
+	 * every picture of that flush was returned. Both outlive a drain that
+	 * QUEUE_CLEAR(OUTPUT) cancelled (a resolution change found during the
+	 * drain): a STREAM_DRAIN sent again resumes it without a second flush.
+	 * New bitstream, QUEUE_CLEAR(INPUT) and a new codec forget them.
+	 */
 	bool drain_flushed;
-	bool codec_drained;		/* receive() said every picture was returned */
+	bool codec_drained;
+	unsigned int flushes_out;	/* flush() calls whose VV_CODEC_DRAINED is due */
 	bool drain_eos_sent;
 	bool params_ext_logged;		/* the crosvm-dialect info line is out */
 	struct counters stats;
@@ -374,21 +382,35 @@ static void flush_queued(struct vv_video_dev *dev, struct stream *s, int q)
 		complete_resource(dev, s, r, r->timestamp, VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0);
 }
 
-static void cancel_drain(struct vv_video_dev *dev, struct stream *s)
-{
-	if (s->drain_elem)
-		reply_hdr(dev, s->drain_elem, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION, s->id);
-	s->drain_elem = NULL;
-	s->drain_flushed = false;
-	s->codec_drained = false;
-	s->drain_eos_sent = false;
-}
-
 /* ---- decoded pictures ---- */
 
 static struct pending_picture *picture_at(struct stream *s, unsigned int i)
 {
 	return &s->pictures[(s->picture_first + i) % s->picture_cap];
+}
+
+/* The codec takes new input (or was reset): a later drain flushes it again. */
+static void forget_flush(struct stream *s)
+{
+	s->drain_flushed = false;
+	s->codec_drained = false;
+}
+
+/*
+ * Answers a drain in progress with ERR_INVALID_OPERATION. Whether the codec
+ * was flushed (and drained) is kept: QUEUE_CLEAR(INPUT) forgets it, a drain
+ * sent again resumes from it.
+ */
+static void cancel_drain(struct vv_video_dev *dev, struct stream *s)
+{
+	if (s->drain_elem) {
+		reply_hdr(dev, s->drain_elem, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION, s->id);
+		/* No drain waits for the EOS mark any more. */
+		for (unsigned int i = 0; i < s->picture_count; i++)
+			picture_at(s, i)->eos = false;
+	}
+	s->drain_elem = NULL;
+	s->drain_eos_sent = false;
 }
 
 static bool picture_push(struct stream *s, const struct vv_picture *pic)
@@ -434,11 +456,16 @@ static void stream_fail(struct vv_video_dev *dev, struct stream *s, const char *
 }
 
 /* Marks the end of a drain: the last pending picture, else an empty buffer. */
+static void mark_drain_end(struct stream *s)
+{
+	if (s->drain_elem && s->picture_count)
+		picture_at(s, s->picture_count - 1)->eos = true;
+}
+
 static void codec_drained(struct stream *s)
 {
 	s->codec_drained = true;
-	if (s->picture_count)
-		picture_at(s, s->picture_count - 1)->eos = true;
+	mark_drain_end(s);
 }
 
 /*
@@ -467,9 +494,15 @@ static void collect_pictures(struct vv_video_dev *dev, struct stream *s)
 			}
 			s->stats.frames_decoded++;
 		} else if (ret == VV_CODEC_DRAINED ||
-			   (ret == 0 && s->drain_flushed && s->event_fd < 0)) {
-			/* A synchronous codec has everything out after flush(). */
-			if (s->drain_flushed && !s->codec_drained)
+			   (ret == 0 && s->flushes_out && s->event_fd < 0)) {
+			/*
+			 * A synchronous codec has everything out after flush().
+			 * An earlier flush's end (new input came after it) does
+			 * not end the last one's.
+			 */
+			s->flushes_out = ret == VV_CODEC_DRAINED && s->flushes_out ?
+					 s->flushes_out - 1 : 0;
+			if (s->drain_flushed && !s->flushes_out && !s->codec_drained)
 				codec_drained(s);
 			return;
 		} else if (ret == 0) {
@@ -858,6 +891,9 @@ static void decode_input(struct vv_video_dev *dev, struct stream *s, struct reso
 	if (count < 0) {
 		flags = VIRTIO_VIDEO_BUFFER_FLAG_ERR;
 	} else if (r->data_size) {
+		/* After a cancelled drain: the codec decodes again. */
+		if (!s->drain_elem)
+			forget_flush(s);
 		ret = dev->codec->decode(s->dec, iov, (unsigned int)count, r->timestamp);
 		if (ret == VV_CODEC_ERR_INVALID_DATA) {
 			s->stats.input_errors++;
@@ -880,10 +916,12 @@ static bool advance_drain(struct vv_video_dev *dev, struct stream *s)
 		return false;
 	if (!s->drain_flushed) {
 		s->drain_flushed = true;
-		if (!s->failed && dev->codec->flush(s->dec) == VV_CODEC_OK)
+		if (!s->failed && dev->codec->flush(s->dec) == VV_CODEC_OK) {
+			s->flushes_out++;
 			collect_pictures(dev, s);
-		else
+		} else {
 			codec_drained(s);
+		}
 		return true;
 	}
 	/* A failed codec returns nothing more. */
@@ -901,8 +939,7 @@ static bool advance_drain(struct vv_video_dev *dev, struct stream *s)
 	if (s->drain_eos_sent) {
 		reply_hdr(dev, s->drain_elem, VIRTIO_VIDEO_RESP_OK_NODATA, s->id);
 		s->drain_elem = NULL;
-		s->drain_flushed = false;
-		s->codec_drained = false;
+		forget_flush(s);
 		s->drain_eos_sent = false;
 		return true;
 	}
@@ -1163,6 +1200,21 @@ static void cmd_stream_drain(struct command *cmd)
 	}
 	s->drain_elem = cmd->elem;
 	cmd->elem = NULL;
+	if (s->queued_head[Q_IN]) {
+		/* New bitstream first; then the codec is flushed (again). */
+		forget_flush(s);
+	} else if (s->drain_flushed) {
+		/*
+		 * A drain that QUEUE_CLEAR(OUTPUT) cancelled (a resolution
+		 * change found after the flush), sent again: no second flush;
+		 * it ends with the pictures left, on the DRAINED still due or
+		 * already seen.
+		 */
+		log_info("stream %u: drain resumed (codec flushed before, %s)", s->id,
+			 s->codec_drained ? "drained" : "drain end due");
+		if (s->codec_drained)
+			mark_drain_end(s);
+	}
 	pump(cmd->dev, s);
 }
 
@@ -1382,6 +1434,8 @@ static void cmd_queue_clear(struct command *cmd)
 	if (q == Q_IN) {
 		drop_pictures(cmd->dev, s);
 		cmd->dev->codec->reset(s->dec);
+		forget_flush(s);
+		s->flushes_out = 0;
 		s->failed = false;
 		s->late_error = false;
 	} else {
@@ -1461,6 +1515,8 @@ static uint32_t set_input_params(struct vv_video_dev *dev, struct stream *s,
 		dev->codec->decoder_destroy(s->dec);
 		s->dec = dec;
 		s->event_fd = decoder_event_fd(dev, dec);
+		forget_flush(s);
+		s->flushes_out = 0;
 		s->coded_format = format;
 		s->failed = false;
 		s->late_error = false;
