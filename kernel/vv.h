@@ -190,6 +190,12 @@ struct vv_ctx {
 	/* State shared with the reply callbacks (under slock). */
 	spinlock_t slock;
 	bool draining;			/* STREAM_DRAIN sent, LAST not yet out */
+	/*
+	 * A resolution change took CAPTURE during the drain (its QUEUE_CLEAR
+	 * cancels the device's drain): STREAM_DRAIN again once CAPTURE
+	 * streams again (or DEC_CMD_START); @draining stays set meanwhile.
+	 */
+	bool drain_resume;
 	bool stopped;			/* drained, waiting for DEC_CMD_START */
 	bool last_pending;		/* next CAPTURE buffer goes back empty, LAST */
 	bool rc_pending;		/* SOURCE_CHANGE waits for the client's buffers */

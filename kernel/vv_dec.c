@@ -138,6 +138,7 @@ static int vv_dec_set_dst_params(struct vv_ctx *ctx)
 }
 
 static void vv_dec_rc_fire(struct vv_ctx *ctx, bool last);
+static void vv_dec_resume_drain(struct vv_ctx *ctx);
 
 /* Does the device's current picture size differ from our CAPTURE format? */
 static bool vv_dec_same_size(struct vv_ctx *ctx)
@@ -154,6 +155,7 @@ static bool vv_dec_same_size(struct vv_ctx *ctx)
 /* start_streaming of queue @q (ctx->lock held). */
 int vv_dec_start(struct vv_ctx *ctx, unsigned int q)
 {
+	bool resume;
 	int ret;
 
 	ret = vv_dec_ensure_stream(ctx);
@@ -175,22 +177,35 @@ int vv_dec_start(struct vv_ctx *ctx, unsigned int q)
 			return ret;
 	}
 	spin_lock_irq(&ctx->slock);
-	ctx->draining = false;
+	/* CAPTURE back after a resolution change found during the drain. */
+	resume = q == VV_Q_DST && ctx->drain_resume;
+	if (!resume)
+		ctx->draining = false;
 	ctx->stopped = false;
 	if (q == VV_Q_DST)
 		ctx->last_pending = false;
 	spin_unlock_irq(&ctx->slock);
+	if (resume)
+		vv_dec_resume_drain(ctx);
 	return 0;
 }
 
-/* After stop_streaming of queue @q: a drain in progress is aborted. */
+/*
+ * After stop_streaming of queue @q: a drain in progress is aborted, unless
+ * this STREAMOFF(CAPTURE) is part of a resolution change found during the
+ * drain (dev-decoder.rst, Drain: the client handles it "before continuing
+ * with the drain sequence").
+ */
 void vv_dec_stopped(struct vv_ctx *ctx, unsigned int q)
 {
 	struct vv_dev *dev = ctx->dev;
 
 	spin_lock_irq(&ctx->slock);
 	ctx->drain_seq++;
-	ctx->draining = false;
+	if (q != VV_Q_DST || !ctx->drain_resume) {
+		ctx->draining = false;
+		ctx->drain_resume = false;
+	}
 	ctx->stopped = false;
 	if (q == VV_Q_DST)
 		ctx->last_pending = false;
@@ -312,6 +327,17 @@ static void vv_dec_res_changed(struct vv_ctx *ctx)
 		 * dropping frames still queued, and FFmpeg waits for its own
 		 * references to the old buffers.
 		 */
+		spin_lock_irq(&ctx->slock);
+		if (ctx->draining) {
+			/*
+			 * Our QUEUE_CLEAR cancels the device's drain, not the
+			 * client's: its answer is ignored (drain_seq) and the
+			 * drain is sent again once CAPTURE is back.
+			 */
+			ctx->drain_seq++;
+			ctx->drain_resume = true;
+		}
+		spin_unlock_irq(&ctx->slock);
 		vv_clear_queue(ctx, VV_Q_DST, true);
 		ctx->rc_pending = true;
 		schedule_delayed_work(&ctx->rc_work, msecs_to_jiffies(VV_RC_DELAY_MS));
@@ -363,6 +389,25 @@ void vv_dec_event_work(struct work_struct *work)
 
 /* ---- drain ---- */
 
+/* The device could not drain: the sequence ends here (EOS, empty LAST buffer). */
+static void vv_dec_drain_end(struct vv_ctx *ctx)
+{
+	struct vb2_v4l2_buffer *vbuf = v4l2_m2m_dst_buf_remove(ctx->fh.m2m_ctx);
+	static const struct v4l2_event ev = { .type = V4L2_EVENT_EOS };
+	unsigned long flags;
+
+	v4l2_event_queue_fh(&ctx->fh, &ev);
+	if (vbuf) {
+		vbuf->flags |= V4L2_BUF_FLAG_LAST;
+		vb2_set_plane_payload(&vbuf->vb2_buf, 0, 0);
+		vv_done(ctx, vbuf, VB2_BUF_STATE_DONE);
+	} else {
+		spin_lock_irqsave(&ctx->slock, flags);
+		ctx->last_pending = true;
+		spin_unlock_irqrestore(&ctx->slock, flags);
+	}
+}
+
 static void vv_dec_drain_cb(struct vv_dev *dev, struct vv_req *req)
 {
 	struct vv_ctx *ctx = req->priv;
@@ -378,29 +423,56 @@ static void vv_dec_drain_cb(struct vv_dev *dev, struct vv_req *req)
 		}
 		spin_unlock_irqrestore(&ctx->slock, flags);
 	}
-	if (finish) {
-		/* The device could not drain: end the sequence here. */
-		struct vb2_v4l2_buffer *vbuf = v4l2_m2m_dst_buf_remove(ctx->fh.m2m_ctx);
-		static const struct v4l2_event ev = { .type = V4L2_EVENT_EOS };
-
-		v4l2_event_queue_fh(&ctx->fh, &ev);
-		if (vbuf) {
-			vbuf->flags |= V4L2_BUF_FLAG_LAST;
-			vb2_set_plane_payload(&vbuf->vb2_buf, 0, 0);
-			vv_done(ctx, vbuf, VB2_BUF_STATE_DONE);
-		} else {
-			spin_lock_irqsave(&ctx->slock, flags);
-			ctx->last_pending = true;
-			spin_unlock_irqrestore(&ctx->slock, flags);
-		}
-	}
+	if (finish)
+		vv_dec_drain_end(ctx);
 	vv_ctx_put(ctx);
+}
+
+/* STREAM_DRAIN; @draining set until the LAST buffer (ctx->lock held). */
+static int vv_dec_send_drain(struct vv_ctx *ctx)
+{
+	u32 seq;
+	int ret;
+
+	spin_lock_irq(&ctx->slock);
+	ctx->draining = true;
+	seq = ctx->drain_seq;
+	spin_unlock_irq(&ctx->slock);
+
+	kref_get(&ctx->ref);
+	ret = vv_cmd_stream_drain(ctx->dev, ctx->stream_id, vv_dec_drain_cb, ctx, seq);
+	if (ret) {
+		vv_ctx_put(ctx);
+		spin_lock_irq(&ctx->slock);
+		ctx->draining = false;
+		spin_unlock_irq(&ctx->slock);
+	}
+	return ret;
+}
+
+/*
+ * CAPTURE is back after a resolution change found during the drain: the
+ * drain goes on. The device still knows its codec was flushed, so the
+ * pictures left come out first, then the EOS buffer (ctx->lock held).
+ */
+static void vv_dec_resume_drain(struct vv_ctx *ctx)
+{
+	spin_lock_irq(&ctx->slock);
+	ctx->drain_resume = false;
+	spin_unlock_irq(&ctx->slock);
+	dev_dbg(&ctx->dev->vdev->dev, "stream %u: drain resumed after a resolution change\n",
+		ctx->stream_id);
+	if (!vv_dec_send_drain(ctx))
+		return;
+	spin_lock_irq(&ctx->slock);
+	ctx->stopped = true;
+	spin_unlock_irq(&ctx->slock);
+	vv_dec_drain_end(ctx);
 }
 
 static int vv_dec_drain(struct vv_ctx *ctx)
 {
 	struct v4l2_m2m_ctx *m2m = ctx->fh.m2m_ctx;
-	u32 seq;
 	int ret;
 
 	spin_lock_irq(&ctx->slock);
@@ -417,33 +489,53 @@ static int vv_dec_drain(struct vv_ctx *ctx)
 
 	/* Everything queued before the command goes to the device first. */
 	vv_pump(ctx);
-	spin_lock_irq(&ctx->slock);
-	ctx->draining = true;
-	seq = ctx->drain_seq;
-	spin_unlock_irq(&ctx->slock);
-
-	kref_get(&ctx->ref);
-	ret = vv_cmd_stream_drain(ctx->dev, ctx->stream_id, vv_dec_drain_cb, ctx, seq);
-	if (ret) {
-		vv_ctx_put(ctx);
+	if (ctx->need_ack) {
+		/*
+		 * A resolution change waits for the client's new CAPTURE
+		 * setup, which would cancel a drain sent now: the drain goes
+		 * on after it (dev-decoder.rst), sent when CAPTURE is back.
+		 */
 		spin_lock_irq(&ctx->slock);
-		ctx->draining = false;
+		ctx->draining = true;
+		ctx->drain_resume = true;
 		spin_unlock_irq(&ctx->slock);
-		return ret == -ENODEV ? ret : -EIO;
+		return 0;
 	}
+	ret = vv_dec_send_drain(ctx);
+	if (ret)
+		return ret == -ENODEV ? ret : -EIO;
 	return 0;
 }
 
+/*
+ * DEC_CMD_START: after a drain, or to finish a resolution change with the
+ * CAPTURE buffers kept (its LAST buffer dequeued; dev-decoder.rst allows
+ * either): then the new layout is acknowledged here, and a drain the change
+ * interrupted goes on.
+ */
 static int vv_dec_restart(struct vv_ctx *ctx)
 {
+	struct vb2_queue *dq = v4l2_m2m_get_dst_vq(ctx->fh.m2m_ctx);
+	bool rc_done;
+	int ret;
+
 	spin_lock_irq(&ctx->slock);
-	if (ctx->draining) {
+	if (ctx->draining && !ctx->drain_resume) {
 		spin_unlock_irq(&ctx->slock);
 		return -EBUSY;
 	}
 	ctx->stopped = false;
+	rc_done = ctx->need_ack && !ctx->rc_pending && vb2_is_streaming(dq) &&
+		  dq->last_buffer_dequeued;
 	spin_unlock_irq(&ctx->slock);
-	vb2_clear_last_buffer_dequeued(v4l2_m2m_get_dst_vq(ctx->fh.m2m_ctx));
+	vb2_clear_last_buffer_dequeued(dq);
+	if (rc_done) {
+		ret = vv_dec_set_dst_params(ctx);
+		if (ret)
+			return ret;
+		if (ctx->drain_resume)
+			vv_dec_resume_drain(ctx);
+	}
 	vv_pump(ctx);
 	return 0;
 }
