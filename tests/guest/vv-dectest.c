@@ -52,6 +52,8 @@ struct ctx {
 	unsigned int frames;
 	bool eos_event;
 	unsigned int errors;
+	unsigned int setups;		/* CAPTURE set up (SOURCE_CHANGE) */
+	unsigned int drain_changes;	/* resolution changes during drains */
 };
 
 static void die(const char *what)
@@ -298,6 +300,7 @@ static void setup_dst(struct ctx *c)
 	}
 	streamon(c->fd, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE);
 	c->cap_on = true;
+	c->setups++;
 }
 
 static void write_frame(struct ctx *c, const unsigned char *base)
@@ -391,7 +394,12 @@ static void decode_input(struct ctx *c, bool forever)
 	}
 }
 
-/* DEC_CMD_STOP, frames until LAST, then EPIPE and the EOS event. */
+/*
+ * DEC_CMD_STOP, frames until LAST, then EPIPE and the EOS event. A resolution
+ * change found during the drain (bitstream queued before the STOP) ends with
+ * a LAST buffer too, after its SOURCE_CHANGE event: CAPTURE is set up again
+ * and the drain goes on (dev-decoder.rst, Drain step 2).
+ */
 static void drain(struct ctx *c)
 {
 	struct v4l2_decoder_cmd cmd = { .cmd = V4L2_DEC_CMD_STOP };
@@ -407,10 +415,19 @@ static void drain(struct ctx *c)
 		exit(1);
 	}
 	for (;;) {
+		unsigned int setups = c->setups;
+
 		handle_events(c);
 		reclaim_src(c);
-		if (drain_dst(c))
-			break;
+		if (drain_dst(c)) {
+			handle_events(c);
+			if (c->setups == setups)
+				break;
+		}
+		if (c->setups != setups) {
+			c->drain_changes++;
+			continue;
+		}
 		wait_io(c);
 	}
 	if (!ioctl(c->fd, VIDIOC_DQBUF, &b) || errno != EPIPE) {
@@ -533,7 +550,8 @@ int main(int argc, char **argv)
 	}
 	decode_input(&c, false);
 	drain(&c);
-	printf("drained after %u frames\n", c.frames);
+	printf("drained after %u frames, %u resolution changes during drains\n", c.frames,
+	       c.drain_changes);
 	if (restart) {
 		struct v4l2_decoder_cmd cmd = { .cmd = V4L2_DEC_CMD_START };
 
@@ -541,7 +559,8 @@ int main(int argc, char **argv)
 		c.in_pos = 0;
 		decode_input(&c, false);
 		drain(&c);
-		printf("drained again after %u frames\n", c.frames);
+		printf("drained again after %u frames, %u resolution changes during drains\n",
+		       c.frames, c.drain_changes);
 	}
 	fclose(c.out);
 	close(c.fd);
