@@ -313,6 +313,7 @@ extern const struct v4l2_m2m_ops vv_m2m_ops;
 void vv_dec_event_work(struct work_struct *work);
 int vv_dec_ensure_stream(struct vv_ctx *ctx);
 int vv_dec_start(struct vv_ctx *ctx, unsigned int q);
+void vv_dec_stopping(struct vv_ctx *ctx);
 void vv_dec_stopped(struct vv_ctx *ctx, unsigned int q);
 void vv_dec_set_error(struct vv_ctx *ctx);
 void vv_dec_rc_check(struct vv_ctx *ctx);

@@ -191,6 +191,18 @@ int vv_dec_start(struct vv_ctx *ctx, unsigned int q)
 }
 
 /*
+ * Before stop_streaming clears the queue: the device answers a drain that
+ * the QUEUE_CLEAR cancels, and that answer must not end a sequence (EOS
+ * event, LAST buffer) the client is aborting.
+ */
+void vv_dec_stopping(struct vv_ctx *ctx)
+{
+	spin_lock_irq(&ctx->slock);
+	ctx->drain_seq++;
+	spin_unlock_irq(&ctx->slock);
+}
+
+/*
  * After stop_streaming of queue @q: a drain in progress is aborted, unless
  * this STREAMOFF(CAPTURE) is part of a resolution change found during the
  * drain (dev-decoder.rst, Drain: the client handles it "before continuing

@@ -265,6 +265,7 @@ static void vv_stop_streaming(struct vb2_queue *vq)
 	struct vv_ctx *ctx = vb2_get_drv_priv(vq);
 	unsigned int q = vv_vq_index(vq);
 
+	vv_dec_stopping(ctx);
 	vv_clear_queue(ctx, q, false);
 	vv_return_all(ctx, q, VB2_BUF_STATE_ERROR);
 	vv_dec_stopped(ctx, q);

@@ -13,6 +13,9 @@
  *                   file again; OUT holds only the frames after the seek
  *   --cycles N      N times: open, set up, stream a little, close
  *   --forever       feed the file in a loop until an error (exit 3 on EIO)
+ *   --abort-drain   DEC_CMD_STOP, then at once STREAMOFF(CAPTURE): the drain
+ *                   is aborted, so no EOS event may follow (the device's
+ *                   answer to the drain it cancels must not end it)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -442,6 +445,31 @@ static void drain(struct ctx *c)
 	c->eos_event = false;
 }
 
+/* STOP, then STREAMOFF(CAPTURE) while the drain runs: no EOS may follow. */
+static void abort_drain(struct ctx *c)
+{
+	struct v4l2_decoder_cmd cmd = { .cmd = V4L2_DEC_CMD_STOP };
+
+	/* CAPTURE must stream for its STREAMOFF to abort anything. */
+	while (c->frames < 5) {
+		handle_events(c);
+		reclaim_src(c);
+		drain_dst(c);
+		if (c->frames < 5)
+			wait_io(c);
+	}
+	xioctl(c->fd, VIDIOC_DECODER_CMD, &cmd, "DECODER_CMD(STOP)");
+	streamoff(c->fd, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE);
+	c->cap_on = false;
+	usleep(500 * 1000);
+	handle_events(c);
+	if (c->eos_event) {
+		fprintf(stderr, "vv-dectest: EOS event after the drain was aborted\n");
+		exit(1);
+	}
+	printf("drain aborted after %u frames, no EOS event\n", c->frames);
+}
+
 static void load(struct ctx *c, const char *path)
 {
 	struct stat st;
@@ -487,7 +515,7 @@ static void cycles(const char *in, unsigned int n)
 int main(int argc, char **argv)
 {
 	struct ctx c = { .exp_fd = -1 };
-	bool restart = false, seek = false, forever = false;
+	bool restart = false, seek = false, forever = false, abort = false;
 	int i = 1;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -498,6 +526,8 @@ int main(int argc, char **argv)
 			restart = true;
 		} else if (!strcmp(argv[i], "--seek")) {
 			seek = true;
+		} else if (!strcmp(argv[i], "--abort-drain")) {
+			abort = true;
 		} else if (!strcmp(argv[i], "--forever")) {
 			forever = true;
 		} else if (!strcmp(argv[i], "--cycles") && i + 2 < argc) {
@@ -509,7 +539,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (argc - i != 2) {
-		fprintf(stderr, "usage: vv-dectest [--dmabuf] [--restart|--seek|--forever] IN OUT\n");
+		fprintf(stderr, "usage: vv-dectest [--dmabuf] [--restart|--seek|--forever|--abort-drain] IN OUT\n");
 		return 2;
 	}
 	load(&c, argv[i]);
@@ -549,6 +579,10 @@ int main(int argc, char **argv)
 		streamon(c.fd, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE);
 	}
 	decode_input(&c, false);
+	if (abort) {
+		abort_drain(&c);
+		return 0;
+	}
 	drain(&c);
 	printf("drained after %u frames, %u resolution changes during drains\n", c.frames,
 	       c.drain_changes);
