@@ -179,24 +179,45 @@ int vv_cmd_resource_destroy_all(struct vv_dev *dev, u32 sid, u32 queue_type)
 	return vv_cmd_nodata(dev, req);
 }
 
+/*
+ * GET_PARAMS and crosvm's GET_PARAMS_EXT share the command layout and are
+ * both answered with OK_GET_PARAMS, the latter with a longer struct. On
+ * return *@ret is the status; the caller puts the request it got.
+ */
+static struct vv_req *vv_cmd_query_params(struct vv_dev *dev, u32 type,
+					  u32 sid, u32 queue_type,
+					  size_t resp_size, int *ret)
+{
+	struct virtio_video_get_params *cmd;
+	struct vv_req *req;
+
+	BUILD_BUG_ON(sizeof(struct virtio_video_get_params) !=
+		     sizeof(struct virtio_video_get_params_ext));
+	req = vv_cmd_new(type, sid, sizeof(*cmd), resp_size);
+	if (!req) {
+		*ret = -ENOMEM;
+		return NULL;
+	}
+	cmd = req->cmd;
+	cmd->queue_type = cpu_to_le32(queue_type);
+	*ret = vv_req_sync(dev, req, VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
+	if (!*ret)
+		*ret = vv_resp_status(req, VIRTIO_VIDEO_RESP_OK_GET_PARAMS,
+				      resp_size);
+	return req;
+}
+
 int vv_cmd_get_params(struct vv_dev *dev, u32 sid, u32 queue_type,
 		      struct virtio_video_params *params)
 {
 	struct virtio_video_get_params_resp *resp;
-	struct virtio_video_get_params *cmd;
 	struct vv_req *req;
 	int ret;
 
-	req = vv_cmd_new(VIRTIO_VIDEO_CMD_GET_PARAMS, sid, sizeof(*cmd),
-			 sizeof(*resp));
+	req = vv_cmd_query_params(dev, VIRTIO_VIDEO_CMD_GET_PARAMS, sid,
+				  queue_type, sizeof(*resp), &ret);
 	if (!req)
-		return -ENOMEM;
-	cmd = req->cmd;
-	cmd->queue_type = cpu_to_le32(queue_type);
-	ret = vv_req_sync(dev, req, VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
-	if (!ret)
-		ret = vv_resp_status(req, VIRTIO_VIDEO_RESP_OK_GET_PARAMS,
-				     sizeof(*resp));
+		return ret;
 	if (!ret) {
 		resp = req->resp;
 		if (le32_to_cpu(resp->params.queue_type) != queue_type)
@@ -234,20 +255,13 @@ int vv_cmd_get_params_ext(struct vv_dev *dev, u32 sid, u32 queue_type,
 			  struct virtio_video_params_ext *params)
 {
 	struct virtio_video_get_params_ext_resp *resp;
-	struct virtio_video_get_params_ext *cmd;
 	struct vv_req *req;
 	int ret;
 
-	req = vv_cmd_new(VIRTIO_VIDEO_CMD_GET_PARAMS_EXT, sid, sizeof(*cmd),
-			 sizeof(*resp));
+	req = vv_cmd_query_params(dev, VIRTIO_VIDEO_CMD_GET_PARAMS_EXT, sid,
+				  queue_type, sizeof(*resp), &ret);
 	if (!req)
-		return -ENOMEM;
-	cmd = req->cmd;
-	cmd->queue_type = cpu_to_le32(queue_type);
-	ret = vv_req_sync(dev, req, VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
-	if (!ret)
-		ret = vv_resp_status(req, VIRTIO_VIDEO_RESP_OK_GET_PARAMS,
-				     sizeof(*resp));
+		return ret;
 	if (!ret) {
 		resp = req->resp;
 		if (le32_to_cpu(resp->params.base.queue_type) != queue_type ||
