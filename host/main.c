@@ -56,6 +56,9 @@ static void usage(FILE *f)
 		"  --device decoder     device type (the encoder is not available yet)\n"
 		"  --no-params-ext      answer crosvm's GET/SET_PARAMS_EXT (0x10D/0x10E) like\n"
 		"                       unknown commands (ERR_INVALID_PARAMETER): plain v3 only\n"
+		"  --no-per-resource-mem  do not offer feature bit 16\n"
+		"                       (PER_RESOURCE_MEM_TYPE): planes_layout bits 30/31 are\n"
+		"                       refused, as on crosvm's device\n"
 		"  --print-capabilities print the vhost-user backend capabilities as JSON,\n"
 		"                       with the plugin and what serves each codec (loads\n"
 		"                       the plugin with the other options)\n"
@@ -338,6 +341,7 @@ int main(int argc, char **argv)
 		{ "backend-opt", required_argument, NULL, 'o' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "no-params-ext", no_argument, NULL, 'x' },
+		{ "no-per-resource-mem", no_argument, NULL, 'm' },
 		{ "print-capabilities", no_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -357,7 +361,7 @@ int main(int argc, char **argv)
 	struct vv_video_dev *dev;
 	char dir[PATH_MAX];
 	int conn_fd = -1, listen_fd = -1, opt;
-	bool params_ext = true;
+	bool params_ext = true, per_res_mem = true;
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigset_t block;
 	char *end;
@@ -426,6 +430,9 @@ int main(int argc, char **argv)
 		case 'x':
 			params_ext = false;
 			break;
+		case 'm':
+			per_res_mem = false;
+			break;
 		case 'c':
 			print_caps = true;
 			break;
@@ -475,6 +482,9 @@ int main(int argc, char **argv)
 	vv_video_dev_set_params_ext(dev, params_ext);
 	if (!params_ext)
 		log_info("GET/SET_PARAMS_EXT disabled (--no-params-ext)");
+	vv_video_dev_set_per_resource_mem(dev, per_res_mem);
+	if (!per_res_mem)
+		log_info("PER_RESOURCE_MEM_TYPE (feature 16) not offered (--no-per-resource-mem)");
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);

@@ -143,6 +143,8 @@ struct vv_video_dev {
 	size_t bounce_size;
 	/* GET/SET_PARAMS_EXT answered; off (--no-params-ext) they are unknown commands. */
 	bool params_ext;
+	/* PER_RESOURCE_MEM_TYPE offered; off (--no-per-resource-mem) as crosvm's device. */
+	bool per_res_mem;
 };
 
 static struct vv_video_dev *to_video(struct vu_dev *vu)
@@ -1850,9 +1852,10 @@ static uint64_t video_get_features(struct vu_dev *vu)
 	uint64_t f = (1ull << VU_F_VERSION_1) | (1ull << VU_F_INDIRECT_DESC) |
 		     (1ull << VU_F_EVENT_IDX) |
 		     (1ull << VIRTIO_VIDEO_F_RESOURCE_GUEST_PAGES) |
-		     (1ull << VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG) |
-		     (1ull << VIRTIO_VIDEO_F_PER_RESOURCE_MEM_TYPE);
+		     (1ull << VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG);
 
+	if (to_video(vu)->per_res_mem)
+		f |= 1ull << VIRTIO_VIDEO_F_PER_RESOURCE_MEM_TYPE;
 	/* UUIDs can only be resolved with a GPU device in this process. */
 	if (to_video(vu)->objects)
 		f |= 1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT;
@@ -2001,6 +2004,7 @@ struct vv_video_dev *vv_video_dev_new(const struct vv_codec_ops *codec,
 	dev->codec = codec;
 	dev->objects = objects;
 	dev->params_ext = true;
+	dev->per_res_mem = true;
 	codec->get_caps(&dev->caps);
 	/* Keep only the raw formats this device can lay out. */
 	for (unsigned int i = 0; i < dev->caps.num_raw;) {
@@ -2038,6 +2042,11 @@ struct vu_dev *vv_video_dev_vu(struct vv_video_dev *dev)
 void vv_video_dev_set_params_ext(struct vv_video_dev *dev, bool enabled)
 {
 	dev->params_ext = enabled;
+}
+
+void vv_video_dev_set_per_resource_mem(struct vv_video_dev *dev, bool enabled)
+{
+	dev->per_res_mem = enabled;
 }
 
 /*

@@ -27,6 +27,12 @@ struct vu_dev *vv_video_dev_vu(struct vv_video_dev *dev);
  * any unknown command, as on a device without the dialect.
  */
 void vv_video_dev_set_params_ext(struct vv_video_dev *dev, bool enabled);
+/*
+ * Offer VIRTIO_VIDEO_F_PER_RESOURCE_MEM_TYPE (on by default). Off, the
+ * device is like crosvm's: planes_layout bits 30/31 are refused and a queue
+ * takes one memory type at a time.
+ */
+void vv_video_dev_set_per_resource_mem(struct vv_video_dev *dev, bool enabled);
 
 /*
  * Asynchronous codec plugins (vv_codec_ops.event_fd): the fds the main loop

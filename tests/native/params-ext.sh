@@ -11,7 +11,9 @@
 #    queue has resources, nothing changed), plain GET/SET_PARAMS unchanged;
 #  - the info line once per stream and the debug line per change;
 #  - --no-params-ext: 0x10D/0x10E answered like unknown commands, plain v3
-#    decode still bit-exact.
+#    decode still bit-exact;
+#  - --no-per-resource-mem (crosvm's device: the dialect, no feature 16):
+#    bit 16 not offered, bits 30/31 refused, the ChromeOS flow bit-exact.
 . "$(dirname "$0")/lib.bash"
 need_tools
 [ -x "$HOSTILE" ] || skip "no $HOSTILE (make client-all)"
@@ -96,4 +98,25 @@ decode_check h264 --scatter --chunk 1000
 decode_check vp9-reschange
 new_log
 ! grep -q "$DIALECT" "$TMP/new.log" || die "--no-params-ext: dialect line logged"
+stop_daemon
+
+# --no-per-resource-mem: the dialect and virtio objects, but no feature 16.
+log_start=$(wc -l <"$DLOG")
+rm -f "$GSOCK"
+start_daemon --gpu-socket-path "$GSOCK" --no-per-resource-mem
+"$HOSTILE" --socket "$SOCK" --case per-res-off >"$TMP/hostile.log" 2>&1 ||
+	{ cat "$TMP/hostile.log" >&2; die "vv-hostile per-res-off"; }
+echo "ok: --no-per-resource-mem: $(grep -c ' -> ' "$TMP/hostile.log") answers checked; $(grep -o 'features offered.*' "$TMP/hostile.log")"
+decode_check h264 --params-ext --stream-mem virtio-object
+if "$CLIENT" --socket "$SOCK" --codec h264 --input "$(stream h264)" --no-output --params-ext \
+	--queue-mem virtio-object --res-mem-flag guest-pages >"$TMP/neg.log" 2>&1; then
+	die "--no-per-resource-mem: a resource with planes_layout bit 30 was accepted"
+fi
+grep -q 'command 0x104 answered ERR_INVALID_PARAMETER' "$TMP/neg.log" ||
+	{ cat "$TMP/neg.log" >&2; die "--no-per-resource-mem: bit 30 not refused with ERR_INVALID_PARAMETER on RESOURCE_CREATE"; }
+echo "ok: --no-per-resource-mem: bit 30 over a virtio-object queue refused"
+new_log
+grep -q 'PER_RESOURCE_MEM_TYPE (feature 16) not offered (--no-per-resource-mem)' "$TMP/new.log" ||
+	die "--no-per-resource-mem: the daemon did not take the option"
+check_daemon "--no-per-resource-mem"
 stop_daemon

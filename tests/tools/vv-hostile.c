@@ -9,7 +9,8 @@
  *   vv-hostile --socket PATH --case NAME [--h264 FILE]
  *
  * --list leaves out the cases that need a daemon option: params-ext-switch
- * (--gpu-socket-path, for virtio objects) and params-ext-off (--no-params-ext).
+ * (--gpu-socket-path, for virtio objects), params-ext-off (--no-params-ext) and
+ * per-res-off (--no-per-resource-mem).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -452,9 +453,24 @@ static void c_res_create_bad(void)
 	sanity();
 }
 
+/* Stream 1 exists and PER_RESOURCE_MEM_TYPE is not negotiated: bits 30/31 refused. */
+static void mem_bits_refused(const struct virtio_video_mem_entry *e)
+{
+	uint32_t one[8] = { 1 };
+
+	res_create(1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1,
+		   VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER | VIRTIO_VIDEO_PLANES_LAYOUT_F_VIRTIO_OBJECT,
+		   1, one, e, 1, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+		   "F_VIRTIO_OBJECT without PER_RESOURCE_MEM_TYPE");
+	res_create(1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1,
+		   VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER | VIRTIO_VIDEO_PLANES_LAYOUT_F_GUEST_PAGES,
+		   1, one, e, 1, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+		   "F_GUEST_PAGES without PER_RESOURCE_MEM_TYPE");
+}
+
 static void c_features_off(void)
 {
-	uint32_t two[8] = { 2 }, one[8] = { 1 };
+	uint32_t two[8] = { 2 };
 	struct virtio_video_mem_entry e[2] = { { .addr = gmem(4096), .length = 4096 },
 					       { .addr = gmem(4096), .length = 4096 } };
 
@@ -466,14 +482,28 @@ static void c_features_off(void)
 	res_create(1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1, VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER, 1,
 		   two, e, 2, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
 		   "2 entries without NON_CONTIG");
-	res_create(1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1,
-		   VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER | VIRTIO_VIDEO_PLANES_LAYOUT_F_VIRTIO_OBJECT,
-		   1, one, e, 1, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
-		   "F_VIRTIO_OBJECT without PER_RESOURCE_MEM_TYPE");
-	res_create(1, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1,
-		   VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER | VIRTIO_VIDEO_PLANES_LAYOUT_F_GUEST_PAGES,
-		   1, one, e, 1, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
-		   "F_GUEST_PAGES without PER_RESOURCE_MEM_TYPE");
+	mem_bits_refused(e);
+	sanity();
+}
+
+/*
+ * The daemon with --no-per-resource-mem: feature 16 is not offered (asked
+ * for here, as FEAT_ALL does), so stream 1's planes_layout bits 30/31 are
+ * refused.
+ */
+static void c_per_res_off(void)
+{
+	struct virtio_video_mem_entry e = { .addr = gmem(4096), .length = 4096 };
+
+	if (dev.f.dev_features & (1ull << VIRTIO_VIDEO_F_PER_RESOURCE_MEM_TYPE))
+		fail("PER_RESOURCE_MEM_TYPE offered (features 0x%llx)",
+		     (unsigned long long)dev.f.dev_features);
+	if (dev.f.features & (1ull << VIRTIO_VIDEO_F_PER_RESOURCE_MEM_TYPE))
+		fail("PER_RESOURCE_MEM_TYPE negotiated though not offered");
+	note("features offered 0x%llx: no PER_RESOURCE_MEM_TYPE (bit 16)",
+	     (unsigned long long)dev.f.dev_features);
+	create_stream(1, VIRTIO_VIDEO_FORMAT_H264);
+	mem_bits_refused(&e);
 	sanity();
 }
 
@@ -1189,6 +1219,7 @@ static const struct hcase cases[] = {
 static const struct hcase option_cases[] = {
 	{ "params-ext-switch", c_params_ext_switch, false, false },
 	{ "params-ext-off", c_params_ext_off, false, false },
+	{ "per-res-off", c_per_res_off, false, false },
 };
 
 static const struct hcase *find_case(const char *name)
