@@ -24,6 +24,13 @@
  *     --small            first queue a dumb buffer too small for the frame: it
  *                        must be refused at QBUF or come back with ERROR
  *     --extra N          CAPTURE buffers beyond the driver's minimum (default 2)
+ *     --mix refuse|accept  one queue, two exporters: the last CAPTURE buffer
+ *                        is a vgem dma-buf queued after the others (the
+ *                        --alloc ones, virtio-gpu by default). refuse: QBUF
+ *                        must fail with EINVAL (a device without
+ *                        PER_RESOURCE_MEM_TYPE), then a buffer like the
+ *                        others takes its place; accept: it must be taken
+ *                        and carry frames
  * Prints "gpu-decode: ..." lines; exits 0 only when every step worked.
  */
 #include <errno.h>
@@ -73,10 +80,15 @@ static struct {
 	int scanout;
 	int hold;
 	bool small;
+	int mix;		/* 0, MIX_REFUSE, MIX_ACCEPT */
 	unsigned int extra;
 } opt = { .fourcc = V4L2_PIX_FMT_NV12, .scanout = -1, .hold = 4, .extra = 2 };
 
-static int vfd = -1, gpu = -1, alloc_fd = -1;
+enum { MIX_REFUSE = 1, MIX_ACCEPT };
+
+static int vfd = -1, gpu = -1, alloc_fd = -1, mix_fd = -1;
+static int mix_index = -1;	/* the accepted vgem buffer */
+static unsigned int mix_frames;
 static FILE *out;
 
 /* OUTPUT side */
@@ -217,15 +229,20 @@ static void dumb_destroy(struct dumb *d)
 	memset(d, 0, sizeof(*d));
 }
 
-/* A dumb buffer for one CAPTURE frame: pitch = bytesperline, >= sizeimage. */
-static void dumb_for_frame(uint32_t bytes, struct dumb *d)
+/* A dumb buffer on @card for one CAPTURE frame: pitch = bytesperline, >= @bytes. */
+static void dumb_on(int card, uint32_t bytes, struct dumb *d)
 {
 	uint32_t w = cap_bpl / 4, h = (bytes + cap_bpl - 1) / cap_bpl;
 
-	dumb_create(alloc_fd, w, h, d);
+	dumb_create(card, w, h, d);
 	if (d->size < bytes)
 		die("dumb buffer %ux%u is %llu bytes, need %u", w, h,
 		    (unsigned long long)d->size, bytes);
+}
+
+static void dumb_for_frame(uint32_t bytes, struct dumb *d)
+{
+	dumb_on(alloc_fd, bytes, d);
 }
 
 /* ---- V4L2 ---- */
@@ -361,6 +378,33 @@ static void try_small(unsigned int index)
 	small_pending = true;
 }
 
+/*
+ * The mixing check: a vgem dma-buf into CAPTURE slot @index after the
+ * others were queued (the first decided the queue's memory type).
+ */
+static void try_mix(unsigned int index)
+{
+	struct dumb d = { 0 };
+
+	dumb_on(mix_fd, cap_size, &d);
+	if (qbuf_cap(index, d.fd, d.size) < 0) {
+		if (opt.mix == MIX_ACCEPT || errno != EINVAL)
+			die("mixed buffer: QBUF of a vgem dma-buf failed with %s (%s expected)",
+			    strerror(errno), opt.mix == MIX_ACCEPT ? "success" : "EINVAL");
+		say("mixed buffer: vgem dma-buf refused at QBUF (EINVAL)");
+		dumb_destroy(&d);
+		dumb_for_frame(cap_size, &cap[index].d);
+		queue_cap(index);
+		return;
+	}
+	if (opt.mix == MIX_REFUSE)
+		die("mixed buffer: QBUF of a vgem dma-buf succeeded (EINVAL expected)");
+	say("mixed buffer: vgem dma-buf accepted at QBUF");
+	cap[index].d = d;
+	cap[index].queued = true;
+	mix_index = index;
+}
+
 static void setup_capture(void)
 {
 	struct v4l2_format f = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE };
@@ -416,12 +460,16 @@ static void setup_capture(void)
 		if (cap[0].queued)
 			first = 1;
 	}
-	for (i = first; i < n_cap; i++) {
+	for (i = first; i < n_cap - (opt.mix != 0); i++) {
 		dumb_for_frame(cap_size, &cap[i].d);
 		if (i == first)
 			say("dumb buffers: pitch %u, %llu bytes", cap[i].d.pitch,
 			    (unsigned long long)cap[i].d.size);
 		queue_cap(i);
+	}
+	if (opt.mix) {
+		try_mix(n_cap - 1);
+		opt.mix = 0;
 	}
 	i = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
 	CHECK(vfd, VIDIOC_STREAMON, &i);
@@ -442,6 +490,7 @@ static void teardown_capture(void)
 			dumb_destroy(&cap[i].d);
 	memset(cap, 0, sizeof(cap));
 	n_cap = 0;
+	mix_index = -1;
 	cap_on = false;
 }
 
@@ -624,6 +673,8 @@ static bool pump_capture(bool *reconfigure)
 				die("frame %u: %u bytes used of %u", frames, pl[0].bytesused,
 				    cap_size);
 			write_frame(cap[b.index].d.map);
+			if ((int)b.index == mix_index)
+				mix_frames++;
 			if ((int)frames == opt.scanout) {
 				show(&cap[b.index].d);
 				cap[b.index].held = true;
@@ -789,7 +840,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: gpu-decode [--output FILE] [--format nv12|yuv420|bgra] "
 		"[--card PATH] [--alloc DRIVER] [--video PATH] [--scanout N] [--hold S] "
-		"[--small] [--extra N] STREAM.h264\n");
+		"[--small] [--extra N] [--mix refuse|accept] STREAM.h264\n");
 	exit(2);
 }
 
@@ -800,7 +851,8 @@ static void parse_args(int argc, char **argv)
 		{ "card", 1, NULL, 'c' }, { "alloc", 1, NULL, 'a' },
 		{ "video", 1, NULL, 'v' }, { "scanout", 1, NULL, 's' },
 		{ "hold", 1, NULL, 'H' }, { "small", 0, NULL, 'S' },
-		{ "extra", 1, NULL, 'e' }, { NULL, 0, NULL, 0 },
+		{ "extra", 1, NULL, 'e' }, { "mix", 1, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
@@ -824,6 +876,14 @@ static void parse_args(int argc, char **argv)
 		case 'H': opt.hold = atoi(optarg); break;
 		case 'S': opt.small = true; break;
 		case 'e': opt.extra = atoi(optarg); break;
+		case 'm':
+			if (!strcmp(optarg, "refuse"))
+				opt.mix = MIX_REFUSE;
+			else if (!strcmp(optarg, "accept"))
+				opt.mix = MIX_ACCEPT;
+			else
+				usage();
+			break;
 		default: usage();
 		}
 	}
@@ -847,6 +907,8 @@ int main(int argc, char **argv)
 		die("open %s: %s", opt.output, strerror(errno));
 	gpu = open_card(opt.card_path, "virtio_gpu");
 	alloc_fd = opt.alloc_drv ? open_card(NULL, opt.alloc_drv) : gpu;
+	if (opt.mix)
+		mix_fd = open_card(NULL, "vgem");
 	vfd = open_video();
 	setup_output();
 
@@ -879,6 +941,11 @@ int main(int argc, char **argv)
 	}
 	if (small_pending)
 		die("the too-small buffer never came back");
+	if (mix_index >= 0) {
+		if (!mix_frames)
+			die("the mixed vgem buffer carried no frame");
+		say("mixed buffer: %u frames decoded into the vgem buffer", mix_frames);
+	}
 	if (fclose(out))
 		die("close output: %s", strerror(errno));
 	say("frames=%u access_units=%u format=%s size=%ux%u", frames, aus,

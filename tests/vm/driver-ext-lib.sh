@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Helpers for tests/vm/driver-ext.sh and tests/vm/vm-run-driver.sh (sourced
-# after tests/vm/lib; not a test itself: not executable).
+# Helpers for tests/vm/driver-ext.sh, driver-crosvm-profile.sh and
+# vm-run-driver.sh (sourced after tests/vm/lib, and zero-copy-lib.sh for the
+# gpu-decode helpers; not a test itself: not executable).
 ext_streams=$VV_BUILD/test-streams
 
 # ext_need_streams STREAM...: skips without them; writes the host's reference
@@ -47,4 +48,36 @@ ext_find_dev='vvdev=; for d in /sys/bus/virtio/devices/*; do [ "$(cat $d/device)
 # ext_field NAME KEY: the value of the guest's "KEY value..." line in run NAME.
 ext_field() {
 	sed -n "s/^$2 //p" "$tmp/$1.out" | tail -n 1
+}
+
+# ext_zc_funcs PROG CLIP: guest shell functions. "z NAME ARGS..." runs
+# gpu-decode ARGS on CLIP into $VV_OUT/NAME.out, then prints "ZC NAME rc=N",
+# the counters line of the stream that just ended ("COUNTERS-NAME ...") and
+# how many frame-queue switches to guest pages the daemon logged meanwhile
+# ("SWITCH-NAME N"; the guest reads the daemon's log in its run folder).
+ext_zc_funcs() {
+	cat <<EOF
+	sw() { grep -c 'output queue memory virtio-object -> guest-pages' \$VV_OUT/daemon.log; }
+	z() {
+		t=\$1; shift; a=\$(sw)
+		$1 "\$@" --output \$VV_OUT/\$t.out $2; echo "ZC \$t rc=\$?"
+		echo "COUNTERS-\$t \$(grep 'stream [0-9]* end:' \$VV_OUT/daemon.log | tail -n 1)"
+		echo "SWITCH-\$t \$((\$(sw) - a))"
+	}
+EOF
+}
+
+# ext_check_zc NAME T MD5: "z T" of run NAME exited 0 and its frames have
+# MD5; sets zc_pages, zc_objs (the stream's output resources of each kind)
+# and zc_sw (switches) from its lines.
+ext_check_zc() {
+	local got line
+	grep -qx "ZC $2 rc=0" "$tmp/$1.out" || fail "$1: gpu-decode $2 failed"
+	got=$(zc_md5 "$1" "$2.out")
+	[ "$got" = "$3" ] || fail "$1: gpu-decode $2: MD5 $got, host $3"
+	line=$(ext_field "$1" "COUNTERS-$2")
+	zc_pages=$(zc_field "$line" res_guest_pages_out)
+	zc_objs=$(zc_field "$line" res_virtio_object_out)
+	zc_sw=$(ext_field "$1" "SWITCH-$2")
+	echo "ok   $1: gpu-decode $2: MD5 $got, frame queue: guest pages ${zc_pages:-?}, virtio objects ${zc_objs:-?}, switches ${zc_sw:-?}"
 }

@@ -23,22 +23,14 @@ ko=$top/kernel/virtio_video.ko
 dialect_lines="grep -c 'guest uses crosvm params-ext dialect' \$VV_OUT/daemon.log"
 
 # ---- 1: EXT ----
-# z NAME ARGS: gpu-decode, then the counters line of the stream that just
-# ended and how many frame-queue switches to guest pages the daemon logged
-# meanwhile (the guest reads the daemon's log in its run folder).
+# z NAME ARGS: gpu-decode (ext_zc_funcs).
 VV_DAEMON_ARGS="--backend ffmpeg -v" run_vm ext --gpu --timeout 600 -- bash -c "
 	$ext_find_dev
 	echo \"DIALECT \$(cat \$vvdev/dialect)\"
 	echo \"PARAM \$(cat /sys/module/virtio_video/parameters/params_ext)\"
 	$(ext_decode gst h264.h264 hevc.hevc vp8.ivf vp9.ivf)
 	$(ext_decode gst:dmabuf h264.h264 vp9.ivf)
-	sw() { grep -c 'output queue memory virtio-object -> guest-pages' \$VV_OUT/daemon.log; }
-	z() {
-		t=\$1; shift; a=\$(sw)
-		$p \"\$@\" --output \$VV_OUT/\$t.out $clip; echo \"ZC \$t rc=\$?\"
-		echo \"COUNTERS-\$t \$(grep 'stream [0-9]* end:' \$VV_OUT/daemon.log | tail -n 1)\"
-		echo \"SWITCH-\$t \$((\$(sw) - a))\"
-	}
+	$(ext_zc_funcs "$p" "$clip")
 	z nv12 --format nv12
 	modprobe vgem && z vgem --alloc vgem
 	echo \"EXT-LINES \$($dialect_lines)\"
@@ -57,20 +49,13 @@ grep -q 'virtio_video virtio[0-9]*: dialect: crosvm params-ext' "$run/dmesg.txt"
 ext_check_decodes ext 7
 i420=$(zc_ref_i420 "$clip")
 for t in nv12 vgem; do
-	grep -qx "ZC $t rc=0" "$tmp/ext.out" || fail "EXT: gpu-decode $t failed"
-	got=$(zc_md5 ext $t.out)
-	[ "$got" = "$i420" ] || fail "EXT: gpu-decode $t: MD5 $got, host $i420"
-	line=$(ext_field ext "COUNTERS-$t")
-	pages=$(zc_field "$line" res_guest_pages_out)
-	objs=$(zc_field "$line" res_virtio_object_out)
-	sw=$(ext_field ext "SWITCH-$t")
-	echo "ok   ext: gpu-decode $t: MD5 $got, frame queue: guest pages ${pages:-?}, virtio objects ${objs:-?}, switches ${sw:-?}"
+	ext_check_zc ext $t "$i420"
 	if [ $t = nv12 ]; then
-		[ "$pages" = 0 ] && [ "${objs:-0}" -ge 1 ] || fail "EXT: virtio-gpu buffers did not go as virtio objects"
-		[ "$sw" = 0 ] || fail "EXT: the frame queue of virtio-gpu buffers was switched to guest pages"
+		[ "$zc_pages" = 0 ] && [ "${zc_objs:-0}" -ge 1 ] || fail "EXT: virtio-gpu buffers did not go as virtio objects"
+		[ "$zc_sw" = 0 ] || fail "EXT: the frame queue of virtio-gpu buffers was switched to guest pages"
 	else
-		[ "${pages:-0}" -ge 1 ] && [ "$objs" = 0 ] || fail "EXT: vgem buffers did not go as guest pages"
-		[ "${sw:-0}" -ge 1 ] || fail "EXT: the frame queue of vgem buffers was not switched by SET_PARAMS_EXT"
+		[ "${zc_pages:-0}" -ge 1 ] && [ "$zc_objs" = 0 ] || fail "EXT: vgem buffers did not go as guest pages"
+		[ "${zc_sw:-0}" -ge 1 ] || fail "EXT: the frame queue of vgem buffers was not switched by SET_PARAMS_EXT"
 	fi
 done
 # Every stream of the first module (6 GStreamer decodes, 2 gpu-decode runs)

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Our guest driver against a device that behaves like crosvm's: the
+# GET/SET_PARAMS_EXT dialect, virtio objects, but no PER_RESOURCE_MEM_TYPE
+# (daemon --no-per-resource-mem). Two boots, both --gpu.
+# 1. --no-per-resource-mem, daemon -v: the guest says dialect params-ext and
+#    did not negotiate feature 16 (sysfs features); GStreamer H.264/VP9 mmap
+#    and H.264 capture-io-mode=dmabuf; gpu-decode into virtio-gpu dma-bufs
+#    (all virtio objects, no switch) and into vgem dma-bufs (all guest pages,
+#    the frame queue switched by SET_PARAMS_EXT at the first QBUF); and
+#    gpu-decode --mix refuse: a vgem dma-buf queued after virtio-gpu ones on
+#    the same queue fails QBUF with EINVAL, and the stream still decodes with
+#    virtio objects only. All MD5s = the host decode; no kernel WARNING
+#    (vm-run fails on one; dmesg checked too).
+# 2. The default daemon (feature 16 offered): gpu-decode --mix accept: the
+#    vgem buffer is taken (per-resource bit 30) and carries frames, the
+#    stream's counters show both virtio objects and guest pages, MD5 exact.
+. "$(dirname "$0")/lib"
+. "$(dirname "$0")/zero-copy-lib.sh"
+. "$(dirname "$0")/driver-ext-lib.sh"
+zc_need_prog
+ext_need_streams h264.h264 vp9.ivf
+clip=$(zc_stream 320x240 30)
+i420=$(zc_ref_i420 "$clip")
+p=${zc_prog#"$top"/}
+
+# Guest lines: the dialect and feature bits 16 and 2 (the features file is
+# one character per bit).
+probe="$ext_find_dev
+	echo \"DIALECT \$(cat \$vvdev/dialect)\"
+	echo \"FEAT16 \$(cut -c17 \$vvdev/features)\"
+	echo \"FEAT2 \$(cut -c3 \$vvdev/features)\""
+no_warning() {
+	! grep -E 'WARNING:|BUG:|Oops' "$(zc_run_dir "$1")/dmesg.txt" || fail "$1: kernel warning in the guest (above)"
+}
+
+# ---- 1: crosvm's profile ----
+VV_DAEMON_ARGS="--backend ffmpeg -v --no-per-resource-mem" run_vm crosvm --gpu --timeout 600 -- bash -c "
+	$probe
+	$(ext_decode gst h264.h264 vp9.ivf)
+	$(ext_decode gst:dmabuf h264.h264)
+	$(ext_zc_funcs "$p" "$clip")
+	z nv12 --format nv12
+	modprobe vgem || echo 'NO-VGEM'
+	z vgem --alloc vgem
+	z mix --mix refuse"
+[ "$rc" = 0 ] || fail "crosvm profile run failed (exit $rc)"
+run=$(zc_run_dir crosvm)
+grep -q 'PER_RESOURCE_MEM_TYPE (feature 16) not offered' "$run/daemon.log" ||
+	fail "crosvm: the daemon did not take --no-per-resource-mem"
+[ "$(ext_field crosvm DIALECT)" = params-ext ] || fail "crosvm: dialect '$(ext_field crosvm DIALECT)', not params-ext"
+[ "$(ext_field crosvm FEAT16)" = 0 ] || fail "crosvm: feature 16 negotiated ('$(ext_field crosvm FEAT16)')"
+[ "$(ext_field crosvm FEAT2)" = 1 ] || fail "crosvm: RESOURCE_VIRTIO_OBJECT not negotiated"
+echo "ok   crosvm: dialect params-ext, feature 16 not negotiated, virtio objects negotiated"
+ext_check_decodes crosvm 3
+ext_check_zc crosvm nv12 "$i420"
+[ "$zc_pages" = 0 ] && [ "${zc_objs:-0}" -ge 1 ] && [ "$zc_sw" = 0 ] ||
+	fail "crosvm: virtio-gpu buffers did not go as virtio objects on an unswitched queue"
+ext_check_zc crosvm vgem "$i420"
+[ "${zc_pages:-0}" -ge 1 ] && [ "$zc_objs" = 0 ] && [ "${zc_sw:-0}" -ge 1 ] ||
+	fail "crosvm: vgem buffers did not go as guest pages on a queue switched at the first QBUF"
+ext_check_zc crosvm mix "$i420"
+grep -q '^gpu-decode: mixed buffer: vgem dma-buf refused at QBUF (EINVAL)$' "$tmp/crosvm.out" ||
+	fail "crosvm: gpu-decode --mix refuse did not report the refusal"
+[ "$zc_pages" = 0 ] && [ "${zc_objs:-0}" -ge 1 ] && [ "$zc_sw" = 0 ] ||
+	fail "crosvm: after the refused vgem buffer the stream did not go on with virtio objects only"
+echo "ok   crosvm: mixing refused at QBUF (EINVAL), the stream decoded with its virtio-gpu buffers"
+# The features the driver acked, as the daemon logs them (-v).
+f=$(sed -n 's/.*vhost-user-video debug: features \(0x[0-9a-f]*\)$/\1/p' "$run/daemon.log" | tail -n 1)
+[ -n "$f" ] && [ $(((f >> 16) & 1)) = 0 ] && [ $(((f >> 2) & 1)) = 1 ] ||
+	fail "crosvm: the daemon's acked features '${f:-none}' (bit 16 clear, bit 2 set expected)"
+echo "ok   crosvm: the daemon saw features $f acked (no bit 16)"
+no_warning crosvm
+
+# ---- 2: our device: feature 16 lets the queue mix ----
+VV_DAEMON_ARGS="--backend ffmpeg" run_vm ours --gpu --timeout 300 -- bash -c "
+	$probe
+	$(ext_zc_funcs "$p" "$clip")
+	modprobe vgem || echo 'NO-VGEM'
+	z mix --mix accept"
+[ "$rc" = 0 ] || fail "feature-16 run failed (exit $rc)"
+[ "$(ext_field ours DIALECT)" = params-ext ] && [ "$(ext_field ours FEAT16)" = 1 ] ||
+	fail "ours: dialect '$(ext_field ours DIALECT)', feature 16 '$(ext_field ours FEAT16)' (params-ext, 1 expected)"
+ext_check_zc ours mix "$i420"
+grep -q '^gpu-decode: mixed buffer: [1-9][0-9]* frames decoded into the vgem buffer$' "$tmp/ours.out" ||
+	fail "ours: the mixed vgem buffer was not accepted or carried no frame"
+[ "${zc_pages:-0}" -ge 1 ] && [ "${zc_objs:-0}" -ge 1 ] ||
+	fail "ours: the mixed stream's counters do not show both virtio objects and guest pages"
+echo "ok   ours: mixing accepted with feature 16: $(grep -o '[0-9]* frames decoded into the vgem buffer' "$tmp/ours.out")"
+no_warning ours
+echo ok
