@@ -229,19 +229,31 @@ int vv_cmd_get_params(struct vv_dev *dev, u32 sid, u32 queue_type,
 	return ret;
 }
 
-int vv_cmd_set_params(struct vv_dev *dev, u32 sid,
-		      const struct virtio_video_params *params)
+/*
+ * SET_PARAMS and crosvm's SET_PARAMS_EXT: the header, then the params
+ * struct of @size bytes; answered with a bare header.
+ */
+static int vv_cmd_send_params(struct vv_dev *dev, u32 type, u32 sid,
+			      const void *params, size_t size)
 {
-	struct virtio_video_set_params *cmd;
 	struct vv_req *req;
 
-	req = vv_cmd_new(VIRTIO_VIDEO_CMD_SET_PARAMS, sid, sizeof(*cmd),
+	req = vv_cmd_new(type, sid, sizeof(struct virtio_video_cmd_hdr) + size,
 			 VV_HDR_RESP);
 	if (!req)
 		return -ENOMEM;
-	cmd = req->cmd;
-	cmd->params = *params;
+	memcpy((u8 *)req->cmd + sizeof(struct virtio_video_cmd_hdr), params,
+	       size);
 	return vv_cmd_nodata(dev, req);
+}
+
+int vv_cmd_set_params(struct vv_dev *dev, u32 sid,
+		      const struct virtio_video_params *params)
+{
+	BUILD_BUG_ON(offsetof(struct virtio_video_set_params, params) !=
+		     sizeof(struct virtio_video_cmd_hdr));
+	return vv_cmd_send_params(dev, VIRTIO_VIDEO_CMD_SET_PARAMS, sid,
+				  params, sizeof(*params));
 }
 
 static bool vv_mem_type_valid(u32 mem_type)
@@ -277,16 +289,10 @@ int vv_cmd_get_params_ext(struct vv_dev *dev, u32 sid, u32 queue_type,
 int vv_cmd_set_params_ext(struct vv_dev *dev, u32 sid,
 			  const struct virtio_video_params_ext *params)
 {
-	struct virtio_video_set_params_ext *cmd;
-	struct vv_req *req;
-
-	req = vv_cmd_new(VIRTIO_VIDEO_CMD_SET_PARAMS_EXT, sid, sizeof(*cmd),
-			 VV_HDR_RESP);
-	if (!req)
-		return -ENOMEM;
-	cmd = req->cmd;
-	cmd->params = *params;
-	return vv_cmd_nodata(dev, req);
+	BUILD_BUG_ON(offsetof(struct virtio_video_set_params_ext, params) !=
+		     sizeof(struct virtio_video_cmd_hdr));
+	return vv_cmd_send_params(dev, VIRTIO_VIDEO_CMD_SET_PARAMS_EXT, sid,
+				  params, sizeof(*params));
 }
 
 /*

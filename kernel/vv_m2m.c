@@ -283,37 +283,31 @@ static const struct vb2_ops vv_qops = {
 	.wait_finish = vb2_ops_wait_finish,
 };
 
+static int vv_vq_init(struct vb2_queue *vq, enum v4l2_buf_type type,
+		      struct vv_ctx *ctx)
+{
+	struct vv_dev *dev = ctx->dev;
+
+	vq->type = type;
+	vq->io_modes = VB2_MMAP | VB2_DMABUF;
+	vq->drv_priv = ctx;
+	vq->buf_struct_size = sizeof(struct vv_buf);
+	vq->ops = &vv_qops;
+	vq->mem_ops = dev->has_sg ? &vb2_dma_sg_memops : &vb2_dma_contig_memops;
+	vq->timestamp_flags = V4L2_BUF_FLAG_TIMESTAMP_COPY;
+	vq->lock = &ctx->lock;
+	vq->dev = dev->vdev->dev.parent;
+	return vb2_queue_init(vq);
+}
+
 int vv_queue_init(void *priv, struct vb2_queue *src_vq, struct vb2_queue *dst_vq)
 {
-	struct vv_ctx *ctx = priv;
-	struct vv_dev *dev = ctx->dev;
-	const struct vb2_mem_ops *mem_ops = dev->has_sg ? &vb2_dma_sg_memops :
-							  &vb2_dma_contig_memops;
 	int ret;
 
-	src_vq->type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
-	src_vq->io_modes = VB2_MMAP | VB2_DMABUF;
-	src_vq->drv_priv = ctx;
-	src_vq->buf_struct_size = sizeof(struct vv_buf);
-	src_vq->ops = &vv_qops;
-	src_vq->mem_ops = mem_ops;
-	src_vq->timestamp_flags = V4L2_BUF_FLAG_TIMESTAMP_COPY;
-	src_vq->lock = &ctx->lock;
-	src_vq->dev = dev->vdev->dev.parent;
-	ret = vb2_queue_init(src_vq);
+	ret = vv_vq_init(src_vq, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE, priv);
 	if (ret)
 		return ret;
-
-	dst_vq->type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
-	dst_vq->io_modes = VB2_MMAP | VB2_DMABUF;
-	dst_vq->drv_priv = ctx;
-	dst_vq->buf_struct_size = sizeof(struct vv_buf);
-	dst_vq->ops = &vv_qops;
-	dst_vq->mem_ops = mem_ops;
-	dst_vq->timestamp_flags = V4L2_BUF_FLAG_TIMESTAMP_COPY;
-	dst_vq->lock = &ctx->lock;
-	dst_vq->dev = dev->vdev->dev.parent;
-	return vb2_queue_init(dst_vq);
+	return vv_vq_init(dst_vq, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, priv);
 }
 
 /* ---- resources ---- */
