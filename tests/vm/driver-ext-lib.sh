@@ -26,20 +26,7 @@ ext_decode() {
 # ext_check_decodes NAME MIN: every "DEC TOOL STREAM MD5" line of run NAME
 # must match the host decode, and there must be at least MIN of them.
 ext_check_decodes() {
-	local name=$1 min=$2 bad=0 n=0 tool s md5 want
-	while read -r tag tool s md5; do
-		[ "$tag" = DEC ] || continue
-		n=$((n + 1))
-		want=$(cat "$ext_streams/$s.md5")
-		if [ "$md5" = "$want" ]; then
-			echo "ok   $name: $tool $s"
-		else
-			echo "BAD  $name: $tool $s: $md5, host $want"
-			bad=$((bad + 1))
-		fi
-	done <"$tmp/$name.out"
-	[ $n -ge "$min" ] || fail "$name: only $n of $min decodes reported"
-	[ $bad = 0 ] || fail "$name: $bad of $n decodes differ from the host decode"
+	check_decodes "$1: " "$2" "$ext_streams" < <(sed -n 's/^DEC //p' "$tmp/$1.out")
 }
 
 # Guest shell snippet: $vvdev = the sysfs folder of the virtio-video decoder.
