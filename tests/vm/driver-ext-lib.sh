@@ -58,13 +58,8 @@ EOF
 # MD5; sets zc_pages, zc_objs (the stream's output resources of each kind)
 # and zc_sw (switches) from its lines.
 ext_check_zc() {
-	local got line
-	grep -qx "ZC $2 rc=0" "$tmp/$1.out" || fail "$1: gpu-decode $2 failed"
-	got=$(zc_md5 "$1" "$2.out")
-	[ "$got" = "$3" ] || fail "$1: gpu-decode $2: MD5 $got, host $3"
-	line=$(ext_field "$1" "COUNTERS-$2")
-	zc_pages=$(zc_field "$line" res_guest_pages_out)
-	zc_objs=$(zc_field "$line" res_virtio_object_out)
+	zc_check_frames "$1" "$2" "$3" "$(ext_field "$1" "COUNTERS-$2")" ||
+		fail "$1: gpu-decode $2 (above)"
 	zc_sw=$(ext_field "$1" "SWITCH-$2")
-	echo "ok   $1: gpu-decode $2: MD5 $got, frame queue: guest pages ${zc_pages:-?}, virtio objects ${zc_objs:-?}, switches ${zc_sw:-?}"
+	echo "ok   $1: gpu-decode $2: MD5 $3, frame queue: guest pages ${zc_pages:-?}, virtio objects ${zc_objs:-?}, switches ${zc_sw:-?}"
 }

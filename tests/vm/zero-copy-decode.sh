@@ -30,22 +30,18 @@ bgra=$(zc_ref_bgra "$clip")
 k=0 bad=0
 for t in nv12 yuv420 bgra small vgem; do
 	k=$((k + 1))
-	grep -qx "ZC $t rc=0" "$tmp/decode.out" || { echo "BAD  $t: gpu-decode failed"; bad=$((bad + 1)); continue; }
 	want=$i420
 	[ $t = bgra ] && want=$bgra
-	got=$(zc_md5 decode $t.out)
 	line=$(zc_counters decode $k)
 	echo "$t: $line"
-	pages=$(zc_field "$line" res_guest_pages_out)
-	objs=$(zc_field "$line" res_virtio_object_out)
-	if [ "$got" != "$want" ]; then
-		echo "BAD  $t: MD5 $got, host $want"; bad=$((bad + 1))
-	elif [ $t = vgem ] && { [ "${pages:-0}" -lt 1 ] || [ "$objs" != 0 ]; }; then
-		echo "BAD  $t: vgem buffers must go as guest pages (pages=$pages objects=$objs)"; bad=$((bad + 1))
-	elif [ $t != vgem ] && { [ "$pages" != 0 ] || [ "${objs:-0}" -lt 1 ]; }; then
-		echo "BAD  $t: frame queue not all virtio objects (pages=$pages objects=$objs)"; bad=$((bad + 1))
+	if ! zc_check_frames decode $t "$want" "$line"; then
+		bad=$((bad + 1))
+	elif [ $t = vgem ] && { [ "${zc_pages:-0}" -lt 1 ] || [ "$zc_objs" != 0 ]; }; then
+		echo "BAD  $t: vgem buffers must go as guest pages (pages=$zc_pages objects=$zc_objs)"; bad=$((bad + 1))
+	elif [ $t != vgem ] && { [ "$zc_pages" != 0 ] || [ "${zc_objs:-0}" -lt 1 ]; }; then
+		echo "BAD  $t: frame queue not all virtio objects (pages=$zc_pages objects=$zc_objs)"; bad=$((bad + 1))
 	else
-		echo "ok   $t: MD5 $got, guest pages $pages, virtio objects $objs"
+		echo "ok   $t: MD5 $want, guest pages $zc_pages, virtio objects $zc_objs"
 	fi
 done
 grep -E '^gpu-decode: small buffer .*(refused at QBUF|came back with V4L2_BUF_FLAG_ERROR)' "$tmp/decode.out" ||

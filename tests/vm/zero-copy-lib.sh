@@ -59,3 +59,23 @@ zc_counters() {
 zc_field() { # LINE NAME -> value
 	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
+
+# zc_check_frames RUN T WANT LINE: gpu-decode "T" of run RUN exited 0 and
+# its frames have MD5 WANT (else a BAD line and status 1); sets zc_pages and
+# zc_objs (the stream's output resources of each kind) from its counters LINE.
+zc_check_frames() {
+	local got
+	zc_pages=$(zc_field "$4" res_guest_pages_out)
+	zc_objs=$(zc_field "$4" res_virtio_object_out)
+	grep -qx "ZC $2 rc=0" "$tmp/$1.out" || { echo "BAD  $1: gpu-decode $2 failed"; return 1; }
+	got=$(zc_md5 "$1" "$2.out")
+	[ "$got" = "$3" ] || { echo "BAD  $1: gpu-decode $2: MD5 $got, host $3"; return 1; }
+}
+
+# zc_check_gst NAME: the gst-launch-1.0 of run NAME (its log, then
+# "gst-launch-status=N") exited 0, reached EOS, and reported no error or warning.
+zc_check_gst() {
+	grep -qx 'gst-launch-status=0' "$tmp/$1.out" || fail "$1: gst-launch-1.0 failed or timed out (above)"
+	grep -q 'Got EOS from element' "$tmp/$1.out" || fail "$1: no EOS"
+	! grep -E 'ERROR|WARNING' "$tmp/$1.out" || fail "$1: GStreamer reported errors or warnings (above)"
+}
