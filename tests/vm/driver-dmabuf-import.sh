@@ -71,9 +71,7 @@ play() {
 		tr '\\r' '\\n' <\$VV_OUT/gst.log | grep -v '^0:00' | tail -n 20
 		echo gst-launch-status=\$st"
 	[ "$rc" = 0 ] || fail "$name: guest run failed (exit $rc)"
-	grep -qx 'gst-launch-status=0' "$tmp/$name.out" || fail "$name: gst-launch-1.0 failed or timed out (above)"
-	grep -q 'Got EOS from element' "$tmp/$name.out" || fail "$name: no EOS"
-	! grep -E 'ERROR|WARNING' "$tmp/$name.out" || fail "$name: GStreamer reported errors or warnings (above)"
+	zc_check_gst "$name"
 	line=$(zc_counters "$name" 1)
 	echo "$name: $line"
 	[ -n "$line" ] || fail "$name: no stream counters in the daemon log"
