@@ -32,6 +32,12 @@
  * re-creating the stream.
  */
 #define VIRTIO_VIDEO_F_PER_RESOURCE_MEM_TYPE 16
+/*
+ * Suite extension (encoder): the extension controls below
+ * (VIRTIO_VIDEO_CONTROL_EXT_*) are answered by QUERY/GET/SET_CONTROL. Without
+ * the feature they are unknown controls (ERR_UNSUPPORTED_CONTROL).
+ */
+#define VIRTIO_VIDEO_F_EXT_CONTROLS 17
 
 #define VIRTIO_VIDEO_MAX_PLANES 8
 
@@ -389,6 +395,17 @@ enum virtio_video_control_type {
 	VIRTIO_VIDEO_CONTROL_BITRATE_MODE = 5,
 	VIRTIO_VIDEO_CONTROL_BITRATE_PEAK = 6,
 	VIRTIO_VIDEO_CONTROL_PREPEND_SPSPPS_TO_IDR = 7,
+	/*
+	 * Suite extensions, behind VIRTIO_VIDEO_F_EXT_CONTROLS. GOP_SIZE: frames
+	 * from one keyframe to the next (V4L2_CID_MPEG_VIDEO_GOP_SIZE); 0 means
+	 * the encoder's default. Value: struct virtio_video_control_val_gop_size.
+	 */
+	VIRTIO_VIDEO_CONTROL_EXT_GOP_SIZE = 0x1000,
+};
+
+enum virtio_video_bitrate_mode {
+	VIRTIO_VIDEO_BITRATE_MODE_VBR = 0,
+	VIRTIO_VIDEO_BITRATE_MODE_CBR = 1,
 };
 
 struct virtio_video_query_control_profile {
@@ -446,6 +463,32 @@ struct virtio_video_control_val_level {
 	__u8 padding[4];
 };
 
+struct virtio_video_control_val_bitrate_mode {
+	__le32 bitrate_mode; /* enum virtio_video_bitrate_mode */
+	__u8 padding[4];
+};
+
+struct virtio_video_control_val_bitrate_peak {
+	__le32 bitrate_peak;
+	__u8 padding[4];
+};
+
+/* FORCE_KEYFRAME (SET_CONTROL only): the value is ignored, the next frame is a keyframe. */
+struct virtio_video_control_val_force_keyframe {
+	__le32 force_keyframe;
+	__u8 padding[4];
+};
+
+struct virtio_video_control_val_prepend_spspps_to_idr {
+	__le32 prepend_spspps_to_idr; /* 0 or 1 */
+	__u8 padding[4];
+};
+
+struct virtio_video_control_val_gop_size {
+	__le32 gop_size;
+	__u8 padding[4];
+};
+
 struct virtio_video_get_control_resp {
 	struct virtio_video_cmd_hdr hdr;
 	/* Followed by a struct virtio_video_control_val_* */
@@ -500,5 +543,10 @@ VIRTIO_VIDEO_ASSERT_SIZE(virtio_video_get_params_ext, 16);
 VIRTIO_VIDEO_ASSERT_SIZE(virtio_video_get_params_ext_resp, 128);
 VIRTIO_VIDEO_ASSERT_SIZE(virtio_video_set_params_ext, 128);
 VIRTIO_VIDEO_ASSERT_SIZE(virtio_video_event, 8);
+VIRTIO_VIDEO_ASSERT_SIZE(virtio_video_get_control, 16);
+VIRTIO_VIDEO_ASSERT_SIZE(virtio_video_set_control, 16);
+VIRTIO_VIDEO_ASSERT_SIZE(virtio_video_control_val_bitrate, 8);
+VIRTIO_VIDEO_ASSERT_SIZE(virtio_video_control_val_bitrate_mode, 8);
+VIRTIO_VIDEO_ASSERT_SIZE(virtio_video_control_val_gop_size, 8);
 
 #endif /* VIRTIO_VIDEO_H */

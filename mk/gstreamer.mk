@@ -3,13 +3,13 @@
 # development files (scripts/packages/gstreamer.txt, installed by make deps);
 # the daemon loads it with --backend gstreamer.
 GST_PKGS := gstreamer-1.0 gstreamer-app-1.0 gstreamer-video-1.0
-GST_OBJS := $(BUILD)/obj/gstreamer/gst_plugin.o
+GST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard gstreamer/gst_*.c)))
 
 $(BUILD)/obj/gstreamer/%.o: gstreamer/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -fPIC -fvisibility=hidden $(shell pkg-config --cflags $(GST_PKGS)) -c $< -o $@
 
-$(BUILD)/plugins/vv-gstreamer.so: $(GST_OBJS)
+$(BUILD)/plugins/vv-gstreamer.so: $(GST_OBJS) $(PLUGIN_COMMON_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_LDFLAGS) -shared -o $@ $^ $(shell pkg-config --libs $(GST_PKGS))
 

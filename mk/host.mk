@@ -9,14 +9,20 @@ HOST_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
 HOST_LDFLAGS += -fsanitize=address,undefined
 endif
 
-DAEMON_SRCS := host/main.c host/vhost_user.c host/video_dev.c host/gpu_dev.c host/object_table.c host/log.c
+DAEMON_SRCS := $(sort $(wildcard host/*.c))
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 FFMPEG_PKGS := libavcodec libavutil libswscale
-FFMPEG_OBJS := $(BUILD)/obj/ffmpeg/ffmpeg_plugin.o
+FFMPEG_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard ffmpeg/*.c)))
+# The daemon's code that plugins share (frame_layout.h), built position-independent.
+PLUGIN_COMMON_OBJS := $(BUILD)/obj/pic/host/frame_layout.o
 
 $(BUILD)/obj/host/%.o: host/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/pic/host/%.o: host/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 $(BUILD)/obj/ffmpeg/%.o: ffmpeg/%.c
 	@mkdir -p $(dir $@)
@@ -25,7 +31,7 @@ $(BUILD)/obj/ffmpeg/%.o: ffmpeg/%.c
 $(BUILD)/vhost-user-video: $(DAEMON_OBJS)
 	$(CC) $(HOST_LDFLAGS) -o $@ $^ -ldl
 
-$(BUILD)/plugins/vv-ffmpeg.so: $(FFMPEG_OBJS)
+$(BUILD)/plugins/vv-ffmpeg.so: $(FFMPEG_OBJS) $(PLUGIN_COMMON_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_LDFLAGS) -shared -o $@ $^ $(shell pkg-config --libs $(FFMPEG_PKGS))
 
@@ -34,4 +40,4 @@ host-all: $(BUILD)/vhost-user-video $(BUILD)/plugins/vv-ffmpeg.so $(if $(filter 
 
 ALL_TARGETS += host-all
 
--include $(DAEMON_OBJS:.o=.d) $(FFMPEG_OBJS:.o=.d)
+-include $(DAEMON_OBJS:.o=.d) $(FFMPEG_OBJS:.o=.d) $(PLUGIN_COMMON_OBJS:.o=.d)

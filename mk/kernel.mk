@@ -9,7 +9,7 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE
 
 .PHONY: kernel kernel-check guest-progs
 kernel:
-	kernel/build.sh
+	+kernel/build.sh
 
 kernel-check:
 	kernel/build.sh --check-6.12
