@@ -294,6 +294,9 @@ static bool ready_encoder(struct vv_video_dev *dev, struct stream *s)
 	int ret, fd;
 
 	make_config(s, &c);
+	/* Flushed by a drain that was then cancelled: it takes no more frames. */
+	if (e->enc && e->drain_flushed && !s->drain_elem)
+		e->rebuild = true;
 	if (e->enc && e->reconfigure && !e->rebuild) {
 		ret = ops(dev)->reconfigure ? ops(dev)->reconfigure(e->enc, &c) :
 		      VV_CODEC_ERR_UNSUPPORTED;
