@@ -549,7 +549,19 @@ static bool read_msg(struct vu_dev *dev, struct vu_msg *msg)
 	do {
 		r = recvmsg(dev->sock, &mh, MSG_CMSG_CLOEXEC);
 	} while (r < 0 && errno == EINTR);
+	/*
+	 * A failed recvmsg (ECONNRESET when the front-end died with a reply
+	 * unread) leaves msg_controllen as it was: the control buffer holds
+	 * stale stack bytes, never fds of ours to close.
+	 */
+	if (r < 0) {
+		log_warn("%s: read: %s", dev->name, strerror(errno));
+		return false;
+	}
 	for (cmsg = CMSG_FIRSTHDR(&mh); cmsg; cmsg = CMSG_NXTHDR(&mh, cmsg)) {
+		if (cmsg->cmsg_len < CMSG_LEN(0) ||
+		    cmsg->cmsg_len > mh.msg_controllen - ((char *)cmsg - control))
+			break;
 		if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
 			size_t n = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
@@ -567,10 +579,7 @@ static bool read_msg(struct vu_dev *dev, struct vu_msg *msg)
 	if (r == 0)
 		goto fail_quiet;
 	if (r != (ssize_t)VU_HDR_SIZE || (mh.msg_flags & MSG_CTRUNC)) {
-		if (r < 0)
-			log_warn("%s: read: %s", dev->name, strerror(errno));
-		else
-			log_warn("%s: truncated message header", dev->name);
+		log_warn("%s: truncated message header", dev->name);
 		goto fail_quiet;
 	}
 	msg->request = hdr[0];
