@@ -1,19 +1,24 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-3-Clause)
 /*
- * vv-gpu-encode: encodes through the daemon's encoder device with every
- * INPUT frame a virtio-gpu resource named by its UUID (virtio-object
- * memory), as a guest encoding what it drew on its virtio-gpu would:
+ * vv-enc-client: encodes through the daemon's encoder device (virtio ID 30).
+ * INPUT frames are guest pages (one run, or with --scatter one entry per
+ * page, scattered), or with --gpu-socket virtio-gpu resources named by
+ * their UUID (virtio-object memory), as a guest encoding what it drew on its
+ * virtio-gpu would:
  *
- *   vv-gpu-encode --video-socket V --gpu-socket G --codec h264|hevc|vp8|vp9
+ *   vv-enc-client --video-socket V [--gpu-socket G] --codec h264|hevc|vp8|vp9
  *                 --input FRAMES.nv12 --width W --height H --output OUT
- *                 [--scatter] [--bitrate BPS] [--timeout MS]
+ *                 [--scatter] [--bitrate BPS] [--cbr] [--gop N]
+ *                 [--force-key N] [--prepend-headers] [--timeout MS]
  *
  * FRAMES.nv12 is raw NV12 (ffmpeg -pix_fmt nv12 -f rawvideo). Each frame is
- * written into a GPU resource's backing pages in the device's layout and
- * queued; the packets are written as Annex-B (H.264, HEVC) or IVF (VP8,
- * VP9). Exit 0 only if every frame came back as a packet, in order, with its
- * timestamp, and the drain ended with EOS. Prints
- * `frames=N packets=N bytes=N keyframes=I,J,...`.
+ * written in the device's layout and queued, one at a time (a low-latency
+ * client); the packets are written as Annex-B (H.264, HEVC) or IVF (VP8,
+ * VP9). --gop sets VIRTIO_VIDEO_CONTROL_EXT_GOP_SIZE (feature 17),
+ * --force-key sends FORCE_KEYFRAME before frame N. Exit 0 only if every
+ * frame came back as a packet, in order, with its timestamp and a frame-type
+ * flag, and the drain ended with EOS. Prints
+ * `frames=N packets=N bytes=N keyframes=I,J,...` (from the IFRAME flags).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -38,7 +43,7 @@ void die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "vv-gpu-encode: error: ");
+	fprintf(stderr, "vv-enc-client: error: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -47,7 +52,10 @@ void die(const char *fmt, ...)
 }
 
 struct in_buf {
-	struct gpu_buf g;
+	struct gpu_buf g;	/* with --gpu-socket */
+	uint64_t gpa, alloc;	/* guest pages otherwise */
+	uint32_t nentries;
+	struct virtio_video_mem_entry *entries;
 	struct vv_req *req;
 	bool queued;
 };
@@ -69,6 +77,9 @@ static struct {
 	size_t frame_size, staged_size;
 	uint64_t frames_sent, packets, bytes, next_ts, errors;
 	bool input_done, drain_sent, drained, eos, destroying;
+	bool gpu, scatter, cbr, prepend;
+	uint32_t gop;
+	long force_key;
 	char keyframes[4096];
 	size_t keyframes_len;
 } e;
@@ -253,6 +264,9 @@ static void on_in_done(struct vv_req *req)
 		die("video: INPUT frame answered 0x%x flags 0x%x", r->hdr.type, r->flags);
 }
 
+static void create_pages_input(struct in_buf *b, const struct virtio_video_resource_create *tmpl,
+			       uint32_t i);
+
 /*
  * One GPU resource holds both NV12 planes in the device's layout: as wide
  * (in 4-byte pixels) as the luma stride, as many rows as the planes need.
@@ -284,15 +298,66 @@ static void create_inputs(void)
 			.num_entries = { 1 },
 		} };
 
-		gpu_buf_new(&b->g, GPU_ID_BASE + (uint32_t)i, s0 / 4, rows);
-		memcpy(c.o.uuid, b->g.uuid, 16);
-		video_expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_OK_NODATA);
+		if (e.gpu) {
+			gpu_buf_new(&b->g, GPU_ID_BASE + (uint32_t)i, s0 / 4, rows);
+			memcpy(c.o.uuid, b->g.uuid, 16);
+			video_expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_OK_NODATA);
+		} else {
+			create_pages_input(b, &c.c, (uint32_t)i);
+		}
 		b->req = vv_req_new(&video, sizeof(struct virtio_video_resource_queue),
 				    video.cfg.max_resp_length);
 		if (!b->req)
 			die("out of guest memory");
 		b->req->opaque = b;
 		b->req->complete = on_in_done;
+	}
+}
+
+/*
+ * A guest-pages INPUT resource of e.staged_size bytes: one entry, or one per
+ * page, every other page and in reverse order (as a guest's pages are).
+ */
+static void create_pages_input(struct in_buf *b, const struct virtio_video_resource_create *tmpl,
+			       uint32_t i)
+{
+	uint64_t pages = (e.staged_size + VU_PAGE - 1) / VU_PAGE;
+	size_t len;
+	uint8_t *cmd;
+
+	(void)i;
+	b->nentries = e.scatter ? (uint32_t)pages : 1;
+	b->alloc = e.scatter ? 2 * pages * VU_PAGE : e.staged_size;
+	b->gpa = vu_alloc(&video.f, b->alloc);
+	b->entries = calloc(b->nentries, sizeof(*b->entries));
+	if (!b->gpa || !b->entries)
+		die("out of guest memory");
+	for (uint32_t k = 0; k < b->nentries; k++) {
+		uint64_t left = e.staged_size - (uint64_t)k * VU_PAGE;
+
+		b->entries[k] = e.scatter ?
+			(struct virtio_video_mem_entry){
+				.addr = b->gpa + (2 * (pages - 1 - k) + 1) * VU_PAGE,
+				.length = left < VU_PAGE ? (uint32_t)left : VU_PAGE } :
+			(struct virtio_video_mem_entry){ .addr = b->gpa,
+							 .length = (uint32_t)e.staged_size };
+	}
+	len = sizeof(*tmpl) + b->nentries * sizeof(*b->entries);
+	cmd = malloc(len);
+	if (!cmd)
+		die("out of memory");
+	memcpy(cmd, tmpl, sizeof(*tmpl));
+	((struct virtio_video_resource_create *)cmd)->num_entries[0] = b->nentries;
+	memcpy(cmd + sizeof(*tmpl), b->entries, b->nentries * sizeof(*b->entries));
+	video_expect(cmd, (uint32_t)len, VIRTIO_VIDEO_RESP_OK_NODATA);
+	free(cmd);
+}
+
+static void write_pages(const struct in_buf *b, const uint8_t *src)
+{
+	for (uint32_t k = 0; k < b->nentries; k++) {
+		vu_write(&video.f, b->entries[k].addr, src, b->entries[k].length);
+		src += b->entries[k].length;
 	}
 }
 
@@ -323,11 +388,19 @@ static void feed_input(void)
 
 		if (b->queued)
 			continue;
+		/* Low latency: the next frame once the last one's packet is back. */
+		if (e.frames_sent > e.packets)
+			return;
 		if (!stage_frame()) {
 			e.input_done = true;
 			return;
 		}
-		gpu_buf_write(&b->g, e.staged);
+		if (e.gpu)
+			gpu_buf_write(&b->g, e.staged);
+		else
+			write_pages(b, e.staged);
+		if ((long)e.frames_sent == e.force_key)
+			set_control(VIRTIO_VIDEO_CONTROL_FORCE_KEYFRAME, 1);
 		q = vv_cmd(b->req);
 		*q = (struct virtio_video_resource_queue){
 			.hdr = { VIRTIO_VIDEO_CMD_RESOURCE_QUEUE, e.stream },
@@ -361,6 +434,7 @@ static void run(uint32_t bitrate)
 	};
 	struct vv_req *drain = NULL;
 
+	sc.in_mem_type = e.gpu ? VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT : VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
 	video_expect(&sc, sizeof(sc), VIRTIO_VIDEO_RESP_OK_NODATA);
 	get_params(VIRTIO_VIDEO_QUEUE_TYPE_INPUT, &e.in);
 	e.in.format = VIRTIO_VIDEO_FORMAT_NV12;
@@ -375,6 +449,12 @@ static void run(uint32_t bitrate)
 	get_params(VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, &e.out);
 	if (bitrate)
 		set_control(VIRTIO_VIDEO_CONTROL_BITRATE, bitrate);
+	if (e.cbr)
+		set_control(VIRTIO_VIDEO_CONTROL_BITRATE_MODE, VIRTIO_VIDEO_BITRATE_MODE_CBR);
+	if (e.gop)
+		set_control(VIRTIO_VIDEO_CONTROL_EXT_GOP_SIZE, e.gop);
+	if (e.prepend)
+		set_control(VIRTIO_VIDEO_CONTROL_PREPEND_SPSPPS_TO_IDR, 1);
 	e.frame_size = (size_t)e.width * e.height + (size_t)2 * ((e.width + 1) / 2) * ((e.height + 1) / 2);
 	e.frame = malloc(e.frame_size);
 	if (!e.frame)
@@ -416,8 +496,13 @@ static void run(uint32_t bitrate)
 	while (vv_poll(&video, 200) > 0)
 		;
 	for (int i = 0; i < IN_BUFS; i++) {
-		gpu_buf_unref(&e.ins[i].g);
-		gpu_buf_free(&e.ins[i].g);
+		if (e.gpu) {
+			gpu_buf_unref(&e.ins[i].g);
+			gpu_buf_free(&e.ins[i].g);
+		} else {
+			vu_free(&video.f, e.ins[i].gpa, e.ins[i].alloc);
+			free(e.ins[i].entries);
+		}
 		vv_req_free(e.ins[i].req);
 	}
 	for (int i = 0; i < OUT_BUFS; i++)
@@ -443,9 +528,10 @@ static uint32_t coded_format_of(const char *name)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: vv-gpu-encode --video-socket V --gpu-socket G --codec h264|hevc|vp8|vp9\n"
+		"usage: vv-enc-client --video-socket V [--gpu-socket G] --codec h264|hevc|vp8|vp9\n"
 		"                     --input FRAMES.nv12 --width W --height H --output OUT\n"
-		"                     [--scatter] [--bitrate BPS] [--timeout MS]\n");
+		"                     [--scatter] [--bitrate BPS] [--cbr] [--gop N] [--force-key N]\n"
+		"                     [--prepend-headers] [--timeout MS]\n");
 	exit(2);
 }
 
@@ -461,15 +547,21 @@ int main(int argc, char **argv)
 		{ "height", required_argument, NULL, 'h' },
 		{ "bitrate", required_argument, NULL, 'b' },
 		{ "scatter", no_argument, NULL, 'S' },
+		{ "cbr", no_argument, NULL, 'C' },
+		{ "gop", required_argument, NULL, 'g' },
+		{ "force-key", required_argument, NULL, 'k' },
+		{ "prepend-headers", no_argument, NULL, 'P' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ 0 },
 	};
 	const char *video_path = NULL, *gpu_path = NULL, *input = NULL, *output = NULL;
 	uint64_t want = (1ull << VIRTIO_VIDEO_F_RESOURCE_GUEST_PAGES) |
-			(1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT);
+			(1ull << VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG) |
+			(1ull << VIRTIO_VIDEO_F_EXT_CONTROLS);
 	uint32_t bitrate = 0;
 	int c;
 
+	e.force_key = -1;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'V': video_path = optarg; break;
@@ -480,12 +572,16 @@ int main(int argc, char **argv)
 		case 'w': e.width = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'h': e.height = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'b': bitrate = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'S': scatter_backing = true; break;
+		case 'S': scatter_backing = true; e.scatter = true; break;
+		case 'C': e.cbr = true; break;
+		case 'g': e.gop = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'k': e.force_key = strtol(optarg, NULL, 10); break;
+		case 'P': e.prepend = true; break;
 		case 't': timeout_ms = atoi(optarg); break;
 		default: usage();
 		}
 	}
-	if (optind != argc || !video_path || !gpu_path || !e.coded || !input || !output ||
+	if (optind != argc || !video_path || !e.coded || !input || !output ||
 	    !e.width || !e.height || e.width > 8192 || e.height > 8192)
 		usage();
 	e.ivf = e.coded == VIRTIO_VIDEO_FORMAT_VP8 || e.coded == VIRTIO_VIDEO_FORMAT_VP9;
@@ -494,14 +590,21 @@ int main(int argc, char **argv)
 	e.output = fopen(output, "wb");
 	if (!e.input || !e.output)
 		die("%s: %s", e.input ? output : input, strerror(errno));
+	e.gpu = gpu_path != NULL;
+	if (e.gpu)
+		want |= 1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT;
 	if (vv_open(&video, video_path, want, 1, MEM_SIZE))
 		return 1;
 	video.timeout_ms = timeout_ms;
-	if (!(video.f.features & (1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT)))
+	if (e.gpu && !(video.f.features & (1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT)))
 		die("video: the device does not offer RESOURCE_VIRTIO_OBJECT");
-	gpu_open(gpu_path);
+	if (e.gop && !(video.f.features & (1ull << VIRTIO_VIDEO_F_EXT_CONTROLS)))
+		die("video: the device does not offer EXT_CONTROLS (--gop)");
+	if (e.gpu)
+		gpu_open(gpu_path);
 	run(bitrate);
-	gpu_close();
+	if (e.gpu)
+		gpu_close();
 	vv_close(&video, true);
 	fclose(e.input);
 	if (fclose(e.output))
