@@ -103,6 +103,12 @@ for codec in h264 vp8; do
 		die "CBR $codec: $rate bit/s is not within 15% of 400000"
 done
 
+# Bad controls and params (vv-enc-client --bad-input: each answer checked, nothing
+# changed by a refused command), then the same stream encodes.
+line=$(enc "$TMP/bad.h264" h264 320x240 "$src" --bad-input) || die "bad inputs"
+[ "$(frames_of "$TMP/bad.h264")" = 30 ] || die "encode after the bad inputs: frame count"
+echo "ok: bad controls and params refused as documented; the encode afterwards: $line"
+
 odd=$(raw odd 202x130 20)
 for codec in h264 vp9; do
 	enc "$TMP/odd.$codec" $codec 202x130 "$odd" >/dev/null

@@ -17,7 +17,9 @@
  * VP9). --gop sets VIRTIO_VIDEO_CONTROL_EXT_GOP_SIZE (feature 17),
  * --force-key sends FORCE_KEYFRAME before frame N. Exit 0 only if every
  * frame came back as a packet, in order, with its timestamp and a frame-type
- * flag, and the drain ended with EOS. Prints
+ * flag, and the drain ended with EOS. --bad-input first checks the answers
+ * to bad controls and params (unknown, out of range, without feature 17).
+ * Prints
  * `frames=N packets=N bytes=N keyframes=I,J,...` (from the IFRAME flags).
  */
 #include <errno.h>
@@ -77,7 +79,7 @@ static struct {
 	size_t frame_size, staged_size;
 	uint64_t frames_sent, packets, bytes, next_ts, errors;
 	bool input_done, drain_sent, drained, eos, destroying;
-	bool gpu, scatter, cbr, prepend;
+	bool gpu, scatter, cbr, prepend, bad_input;
 	uint32_t gop;
 	long force_key;
 	char keyframes[4096];
@@ -133,6 +135,110 @@ static void set_control(uint32_t control, uint32_t value)
 		.v = { .bitrate = value } };
 
 	video_expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_OK_NODATA);
+}
+
+static uint32_t control_answer(uint32_t control, uint32_t value)
+{
+	struct {
+		struct virtio_video_set_control c;
+		struct virtio_video_control_val_bitrate v;
+	} c = { .c = { .hdr = { VIRTIO_VIDEO_CMD_SET_CONTROL, e.stream }, .control = control },
+		.v = { .bitrate = value } };
+
+	return video_cmd(&c, sizeof(c), NULL, 0);
+}
+
+static uint32_t get_control(uint32_t control, uint32_t *value)
+{
+	struct virtio_video_get_control c = { .hdr = { VIRTIO_VIDEO_CMD_GET_CONTROL, e.stream },
+					      .control = control };
+	struct {
+		struct virtio_video_get_control_resp r;
+		struct virtio_video_control_val_bitrate v;
+	} r;
+	uint32_t t = video_cmd(&c, sizeof(c), &r, sizeof(r));
+
+	*value = r.v.bitrate;
+	return t;
+}
+
+static int bad_failures;
+
+static void expect(uint32_t got, uint32_t want, const char *what)
+{
+	if (got == want) {
+		printf("ok: %s -> %s\n", what, vv_resp_name(got));
+		return;
+	}
+	fprintf(stderr, "FAIL: %s -> %s (0x%x), expected %s\n", what, vv_resp_name(got), got,
+		vv_resp_name(want));
+	bad_failures++;
+}
+
+static void expect_true(bool ok, const char *what)
+{
+	if (ok) {
+		printf("ok: %s\n", what);
+		return;
+	}
+	fprintf(stderr, "FAIL: %s\n", what);
+	bad_failures++;
+}
+
+static uint32_t params_answer(const struct virtio_video_params *p)
+{
+	struct virtio_video_set_params c = { .hdr = { VIRTIO_VIDEO_CMD_SET_PARAMS, e.stream },
+					     .params = *p };
+
+	return video_cmd(&c, sizeof(c), NULL, 0);
+}
+
+/*
+ * --bad-input: values a hostile or buggy guest sends, each with the answer
+ * docs/protocol.md gives, and nothing else changed (the encode that follows
+ * must still work). The connection lacks feature 17 on purpose.
+ */
+static void check_bad_inputs(void)
+{
+	struct virtio_video_params in, out, p;
+	uint32_t v = 0;
+
+	get_params(VIRTIO_VIDEO_QUEUE_TYPE_INPUT, &in);
+	get_params(VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, &out);
+	expect(control_answer(99, 1), VIRTIO_VIDEO_RESP_ERR_UNSUPPORTED_CONTROL, "unknown control 99");
+	expect(control_answer(VIRTIO_VIDEO_CONTROL_EXT_GOP_SIZE, 10),
+	       VIRTIO_VIDEO_RESP_ERR_UNSUPPORTED_CONTROL, "EXT_GOP_SIZE without feature 17");
+	expect(control_answer(VIRTIO_VIDEO_CONTROL_BITRATE, 0), VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+	       "bitrate 0");
+	expect(control_answer(VIRTIO_VIDEO_CONTROL_BITRATE_MODE, 7),
+	       VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, "bitrate mode 7");
+	expect(control_answer(VIRTIO_VIDEO_CONTROL_PROFILE, VIRTIO_VIDEO_PROFILE_VP9_PROFILE3),
+	       VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, "a profile the codec does not offer");
+	expect(control_answer(VIRTIO_VIDEO_CONTROL_PREPEND_SPSPPS_TO_IDR, 2),
+	       VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, "PREPEND_SPSPPS_TO_IDR 2");
+	expect(control_answer(VIRTIO_VIDEO_CONTROL_BITRATE, 777000), VIRTIO_VIDEO_RESP_OK_NODATA,
+	       "bitrate 777000");
+	expect(get_control(VIRTIO_VIDEO_CONTROL_BITRATE, &v), VIRTIO_VIDEO_RESP_OK_GET_CONTROL,
+	       "GET_CONTROL bitrate");
+	expect_true(v == 777000, "the bitrate read back is the one set");
+	p = in;
+	p.frame_width = 8;
+	expect(params_answer(&p), VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, "input width 8 (below 16)");
+	p.frame_width = 5000;
+	expect(params_answer(&p), VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, "input width 5000");
+	p = in;
+	p.plane_formats[0].stride = 100;
+	expect(params_answer(&p), VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, "a stride below the row");
+	p = in;
+	p.format = VIRTIO_VIDEO_FORMAT_H264;
+	expect(params_answer(&p), VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, "a coded format on INPUT");
+	p = out;
+	p.plane_formats[0].plane_size = 10;
+	expect(params_answer(&p), VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, "a 10-byte bitstream buffer");
+	get_params(VIRTIO_VIDEO_QUEUE_TYPE_INPUT, &p);
+	expect_true(!memcmp(&p, &in, sizeof(p)), "refused SET_PARAMS changed nothing");
+	if (bad_failures)
+		die("%d bad-input checks failed", bad_failures);
 }
 
 /* ---- output: packets ---- */
@@ -436,6 +542,8 @@ static void run(uint32_t bitrate)
 
 	sc.in_mem_type = e.gpu ? VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT : VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
 	video_expect(&sc, sizeof(sc), VIRTIO_VIDEO_RESP_OK_NODATA);
+	if (e.bad_input)
+		check_bad_inputs();
 	get_params(VIRTIO_VIDEO_QUEUE_TYPE_INPUT, &e.in);
 	e.in.format = VIRTIO_VIDEO_FORMAT_NV12;
 	e.in.frame_width = e.width;
@@ -531,7 +639,7 @@ static void usage(void)
 		"usage: vv-enc-client --video-socket V [--gpu-socket G] --codec h264|hevc|vp8|vp9\n"
 		"                     --input FRAMES.nv12 --width W --height H --output OUT\n"
 		"                     [--scatter] [--bitrate BPS] [--cbr] [--gop N] [--force-key N]\n"
-		"                     [--prepend-headers] [--timeout MS]\n");
+		"                     [--prepend-headers] [--bad-input] [--timeout MS]\n");
 	exit(2);
 }
 
@@ -551,6 +659,7 @@ int main(int argc, char **argv)
 		{ "gop", required_argument, NULL, 'g' },
 		{ "force-key", required_argument, NULL, 'k' },
 		{ "prepend-headers", no_argument, NULL, 'P' },
+		{ "bad-input", no_argument, NULL, 'B' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ 0 },
 	};
@@ -577,6 +686,7 @@ int main(int argc, char **argv)
 		case 'g': e.gop = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'k': e.force_key = strtol(optarg, NULL, 10); break;
 		case 'P': e.prepend = true; break;
+		case 'B': e.bad_input = true; break;
 		case 't': timeout_ms = atoi(optarg); break;
 		default: usage();
 		}
@@ -591,6 +701,8 @@ int main(int argc, char **argv)
 	if (!e.input || !e.output)
 		die("%s: %s", e.input ? output : input, strerror(errno));
 	e.gpu = gpu_path != NULL;
+	if (e.bad_input)
+		want &= ~(1ull << VIRTIO_VIDEO_F_EXT_CONTROLS);
 	if (e.gpu)
 		want |= 1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT;
 	if (vv_open(&video, video_path, want, 1, MEM_SIZE))
