@@ -166,7 +166,7 @@ static int open_context(struct vv_encoder *e)
 	const struct vv_encoder_config *c = &e->config;
 	const AVCodec *codec = avcodec_find_encoder_by_name(e->codec->encoder);
 	AVDictionary *opts = NULL;
-	char params[256];
+	char params[64];
 	int ret;
 
 	if (!codec)
@@ -189,7 +189,6 @@ static int open_context(struct vv_encoder *e)
 		e->ctx->keyint_min = (int)c->gop_size;
 	}
 	set_rate(e->ctx, c);
-	params[0] = 0;
 	switch (c->coded_format) {
 	case VIRTIO_VIDEO_FORMAT_H264:
 		av_dict_set(&opts, "preset", "superfast", 0);
@@ -199,10 +198,9 @@ static int open_context(struct vv_encoder *e)
 			av_dict_set(&opts, "profile", x264_profile(c->profile), 0);
 		if (c->level)
 			e->ctx->level = h264_level_idc(c->level);
-		snprintf(params, sizeof(params), "%s%s", c->gop_size ? "scenecut=0:" : "",
-			 c->rate_control == VV_RC_CBR ? "nal-hrd=cbr:" : "");
-		if (params[0])
-			av_dict_set(&opts, "x264-params", params, 0);
+		/* No nal-hrd=cbr: with HRD signalling x264 will not reconfigure the rate. */
+		if (c->gop_size)
+			av_dict_set(&opts, "x264-params", "scenecut=0", 0);
 		break;
 	case VIRTIO_VIDEO_FORMAT_HEVC:
 		av_dict_set(&opts, "preset", "ultrafast", 0);

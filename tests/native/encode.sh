@@ -103,6 +103,26 @@ for codec in h264 vp8; do
 		die "CBR $codec: $rate bit/s is not within 15% of 400000"
 done
 
+# A drain in the middle: EOS after frame 14's packet, then encoding goes on
+# (a new encoder: keyframe at 15); every frame still comes back.
+for codec in h264 vp9; do
+	line=$(enc "$TMP/mid.$codec" $codec 320x240 "$src" --drain-at 14)
+	[ "$(frames_of "$TMP/mid.$codec")" = 30 ] || die "$codec drain at 14: frame count"
+	[ "${line##*keyframes=}" = 0,15 ] || die "$codec drain at 14: keyframes ${line##*keyframes=}"
+done
+echo "ok: a drain after frame 14, then frames 15-29 (keyframe at 15)"
+
+# A bitrate change before frame 60 of 120 (200 -> 800 kbit/s, CBR): the 2 s
+# after carry at least twice the bytes of the 2 s before.
+long=$(raw long 320x240 120)
+for codec in h264 hevc vp8 vp9; do
+	enc "$TMP/rate.$codec" $codec 320x240 "$long" --bitrate 200000 --cbr --set-bitrate-at 60:800000 >/dev/null
+	r=$(ffprobe -v error -select_streams v -show_entries packet=size -of csv=p=0 "$TMP/rate.$codec" |
+		awk 'NR <= 60 { a += $1 } NR > 60 { b += $1 } END { printf "%.2f", b / a }')
+	echo "ok?: $codec: bytes after / before the change: $r"
+	awk -v r="$r" 'BEGIN { exit !(r >= 2) }' || die "$codec: the bitrate change is not visible ($r)"
+done
+
 # Bad controls and params (vv-enc-client --bad-input: each answer checked, nothing
 # changed by a refused command), then the same stream encodes.
 line=$(enc "$TMP/bad.h264" h264 320x240 "$src" --bad-input) || die "bad inputs"

@@ -15,7 +15,9 @@
  * written in the device's layout and queued, one at a time (a low-latency
  * client); the packets are written as Annex-B (H.264, HEVC) or IVF (VP8,
  * VP9). --gop sets VIRTIO_VIDEO_CONTROL_EXT_GOP_SIZE (feature 17),
- * --force-key sends FORCE_KEYFRAME before frame N. Exit 0 only if every
+ * --force-key sends FORCE_KEYFRAME before frame N, --set-bitrate-at F:BPS a
+ * new BITRATE before frame F, --drain-at F a STREAM_DRAIN after frame F
+ * (encoding then goes on). Exit 0 only if every
  * frame came back as a packet, in order, with its timestamp and a frame-type
  * flag, and the drain ended with EOS. --bad-input first checks the answers
  * to bad controls and params (unknown, out of range, without feature 17).
@@ -80,8 +82,10 @@ static struct {
 	uint64_t frames_sent, packets, bytes, next_ts, errors;
 	bool input_done, drain_sent, drained, eos, destroying;
 	bool gpu, scatter, cbr, prepend, bad_input;
-	uint32_t gop;
-	long force_key;
+	uint32_t gop, new_bitrate;
+	long force_key, drain_at, bitrate_at;
+	struct out_buf *eos_buf;	/* the buffer that carried EOS: not requeued */
+	unsigned int eos_count;
 	char keyframes[4096];
 	size_t keyframes_len;
 } e;
@@ -320,10 +324,13 @@ static void on_out_done(struct vv_req *req)
 		e.bytes += r->size;
 		e.next_ts += TS_STEP;
 	}
-	if (r->flags & VIRTIO_VIDEO_BUFFER_FLAG_EOS)
+	if (r->flags & VIRTIO_VIDEO_BUFFER_FLAG_EOS) {
 		e.eos = true;
-	else
+		e.eos_count++;
+		e.eos_buf = b;
+	} else {
 		queue_out(b);
+	}
 }
 
 static void create_outputs(void)
@@ -507,6 +514,11 @@ static void feed_input(void)
 			write_pages(b, e.staged);
 		if ((long)e.frames_sent == e.force_key)
 			set_control(VIRTIO_VIDEO_CONTROL_FORCE_KEYFRAME, 1);
+		if ((long)e.frames_sent == e.bitrate_at)
+			set_control(VIRTIO_VIDEO_CONTROL_BITRATE, e.new_bitrate);
+		/* --drain-at: frame F+1 waits until the drain after F is over. */
+		if (e.drain_at >= 0 && (long)e.frames_sent == e.drain_at + 1 && e.eos_count == 0)
+			return;
 		q = vv_cmd(b->req);
 		*q = (struct virtio_video_resource_queue){
 			.hdr = { VIRTIO_VIDEO_CMD_RESOURCE_QUEUE, e.stream },
@@ -528,6 +540,44 @@ static void on_drain_done(struct vv_req *req)
 	if (r->type != VIRTIO_VIDEO_RESP_OK_NODATA)
 		die("video: STREAM_DRAIN answered %s", vv_resp_name(r->type));
 	e.drained = true;
+}
+
+static struct vv_req *send_drain(void)
+{
+	struct vv_req *drain = vv_req_new(&video, sizeof(struct virtio_video_cmd_hdr),
+					  video.cfg.max_resp_length);
+
+	if (!drain)
+		die("out of guest memory");
+	*(struct virtio_video_cmd_hdr *)vv_cmd(drain) =
+		(struct virtio_video_cmd_hdr){ VIRTIO_VIDEO_CMD_STREAM_DRAIN, e.stream };
+	drain->complete = on_drain_done;
+	if (vv_submit(drain))
+		die("video: cannot send STREAM_DRAIN");
+	return drain;
+}
+
+/*
+ * --drain-at F: a drain once frame F's packet is back; after its EOS and
+ * answer, encoding goes on (the EOS buffer is queued again).
+ */
+static void mid_drain(void)
+{
+	struct vv_req *drain;
+
+	if (e.drain_at < 0 || e.eos_count || (long)e.frames_sent != e.drain_at + 1 ||
+	    e.packets != e.frames_sent)
+		return;
+	drain = send_drain();
+	while (!e.drained || !e.eos)
+		if (vv_poll(&video, timeout_ms) <= 0)
+			die("video: the drain after frame %ld did not end", e.drain_at);
+	vv_req_free(drain);
+	printf("drain after frame %ld: EOS, packets %llu\n", e.drain_at,
+	       (unsigned long long)e.packets);
+	e.drained = false;
+	e.eos = false;
+	queue_out(e.eos_buf);
 }
 
 static void run(uint32_t bitrate)
@@ -572,6 +622,7 @@ static void run(uint32_t bitrate)
 	create_inputs();
 	create_outputs();
 	while (!e.drained || !e.eos) {
+		mid_drain();
 		feed_input();
 		if (e.input_done && !e.drain_sent) {
 			bool idle = true;
@@ -579,15 +630,7 @@ static void run(uint32_t bitrate)
 			for (int i = 0; i < IN_BUFS; i++)
 				idle &= !e.ins[i].queued;
 			if (idle) {
-				drain = vv_req_new(&video, sizeof(struct virtio_video_cmd_hdr),
-						   video.cfg.max_resp_length);
-				if (!drain)
-					die("out of guest memory");
-				*(struct virtio_video_cmd_hdr *)vv_cmd(drain) =
-					(struct virtio_video_cmd_hdr){ VIRTIO_VIDEO_CMD_STREAM_DRAIN, e.stream };
-				drain->complete = on_drain_done;
-				if (vv_submit(drain))
-					die("video: cannot send STREAM_DRAIN");
+				drain = send_drain();
 				e.drain_sent = true;
 			}
 		}
@@ -639,7 +682,8 @@ static void usage(void)
 		"usage: vv-enc-client --video-socket V [--gpu-socket G] --codec h264|hevc|vp8|vp9\n"
 		"                     --input FRAMES.nv12 --width W --height H --output OUT\n"
 		"                     [--scatter] [--bitrate BPS] [--cbr] [--gop N] [--force-key N]\n"
-		"                     [--prepend-headers] [--bad-input] [--timeout MS]\n");
+		"                     [--prepend-headers] [--bad-input] [--drain-at F]\n"
+		"                     [--set-bitrate-at F:BPS] [--timeout MS]\n");
 	exit(2);
 }
 
@@ -660,6 +704,8 @@ int main(int argc, char **argv)
 		{ "force-key", required_argument, NULL, 'k' },
 		{ "prepend-headers", no_argument, NULL, 'P' },
 		{ "bad-input", no_argument, NULL, 'B' },
+		{ "drain-at", required_argument, NULL, 'D' },
+		{ "set-bitrate-at", required_argument, NULL, 'R' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ 0 },
 	};
@@ -671,6 +717,8 @@ int main(int argc, char **argv)
 	int c;
 
 	e.force_key = -1;
+	e.drain_at = -1;
+	e.bitrate_at = -1;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'V': video_path = optarg; break;
@@ -687,6 +735,16 @@ int main(int argc, char **argv)
 		case 'k': e.force_key = strtol(optarg, NULL, 10); break;
 		case 'P': e.prepend = true; break;
 		case 'B': e.bad_input = true; break;
+		case 'D': e.drain_at = strtol(optarg, NULL, 10); break;
+		case 'R': {
+			char *colon;
+
+			e.bitrate_at = strtol(optarg, &colon, 10);
+			if (*colon != ':')
+				usage();
+			e.new_bitrate = (uint32_t)strtoul(colon + 1, NULL, 10);
+			break;
+		}
 		case 't': timeout_ms = atoi(optarg); break;
 		default: usage();
 		}
@@ -721,6 +779,8 @@ int main(int argc, char **argv)
 	fclose(e.input);
 	if (fclose(e.output))
 		die("%s: %s", output, strerror(errno));
+	if (e.eos_count != (e.drain_at >= 0 ? 2u : 1u))
+		die("%u EOS buffers, expected %u", e.eos_count, e.drain_at >= 0 ? 2u : 1u);
 	if (e.packets != e.frames_sent)
 		die("%llu frames sent, %llu packets back", (unsigned long long)e.frames_sent,
 		    (unsigned long long)e.packets);
