@@ -103,6 +103,15 @@ for codec in h264 vp8; do
 		die "CBR $codec: $rate bit/s is not within 15% of 400000"
 done
 
+# OUTPUT buffers too small for the first packet: each comes back with ERR and
+# size 0, the packet waits; buffers of the device's size then get every
+# packet, the same bytes as before (nothing lost).
+enc "$TMP/small.h264" h264 320x240 "$src" --bitrate 1000000 --out-size 2048 >"$TMP/small.log"
+grep -q 'came back with ERR' "$TMP/small.log" || die "too-small buffers: no ERR"
+cmp -s "$TMP/small.h264" "$TMP/out.h264" || die "too-small buffers: the stream differs (a packet lost?)"
+last_end | grep -q 'output_too_small=[1-9]' || die "too-small buffers: counter: $(last_end)"
+echo "ok: $(head -n 1 "$TMP/small.log"); the stream is intact"
+
 # A drain in the middle: EOS after frame 14's packet, then encoding goes on
 # (a new encoder: keyframe at 15); every frame still comes back.
 for codec in h264 vp9; do

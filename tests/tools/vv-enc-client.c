@@ -17,7 +17,9 @@
  * VP9). --gop sets VIRTIO_VIDEO_CONTROL_EXT_GOP_SIZE (feature 17),
  * --force-key sends FORCE_KEYFRAME before frame N, --set-bitrate-at F:BPS a
  * new BITRATE before frame F, --drain-at F a STREAM_DRAIN after frame F
- * (encoding then goes on). Exit 0 only if every
+ * (encoding then goes on). --out-size N: OUTPUT buffers of N bytes, which
+ * must come back with ERR; then buffers of the device's size replace them
+ * and every packet must still come out. Exit 0 only if every
  * frame came back as a packet, in order, with its timestamp and a frame-type
  * flag, and the drain ended with EOS. --bad-input first checks the answers
  * to bad controls and params (unknown, out of range, without feature 17).
@@ -85,6 +87,9 @@ static struct {
 	uint32_t gop, new_bitrate;
 	long force_key, drain_at, bitrate_at;
 	struct out_buf *eos_buf;	/* the buffer that carried EOS: not requeued */
+	uint32_t out_size;		/* --out-size: OUTPUT buffers this small */
+	unsigned int small_errs;	/* ERR answers to those */
+	bool regrow;			/* replace them by buffers of the device's size */
 	unsigned int eos_count;
 	char keyframes[4096];
 	size_t keyframes_len;
@@ -302,6 +307,13 @@ static void on_out_done(struct vv_req *req)
 	b->queued = false;
 	if (e.destroying)
 		return;
+	if (r->hdr.type == VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE &&
+	    (r->flags & VIRTIO_VIDEO_BUFFER_FLAG_ERR) && e.out_size && !r->size) {
+		/* Too small for the packet: it waits in the device for a bigger one. */
+		e.small_errs++;
+		e.regrow = true;
+		return;
+	}
 	if (r->hdr.type != VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE || (r->flags & VIRTIO_VIDEO_BUFFER_FLAG_ERR))
 		die("video: OUTPUT buffer answered 0x%x flags 0x%x", r->hdr.type, r->flags);
 	if (r->size) {
@@ -335,7 +347,7 @@ static void on_out_done(struct vv_req *req)
 
 static void create_outputs(void)
 {
-	uint32_t size = e.out.plane_formats[0].plane_size;
+	uint32_t size = e.out_size ? e.out_size : e.out.plane_formats[0].plane_size;
 
 	for (int i = 0; i < OUT_BUFS; i++) {
 		struct {
@@ -361,6 +373,35 @@ static void create_outputs(void)
 		e.outs[i].req->complete = on_out_done;
 		queue_out(&e.outs[i]);
 	}
+}
+
+/*
+ * --out-size: once every too-small buffer is back, they are destroyed and
+ * buffers of the device's suggested size queued; the packet that did not
+ * fit must come out of them (it was kept, not lost).
+ */
+static void regrow_outputs(void)
+{
+	struct virtio_video_resource_destroy_all c = {
+		.hdr = { VIRTIO_VIDEO_CMD_RESOURCE_DESTROY_ALL, e.stream },
+		.queue_type = VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+	};
+
+	if (!e.regrow)
+		return;
+	for (int i = 0; i < OUT_BUFS; i++)
+		if (e.outs[i].queued)
+			return;
+	video_expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_OK_NODATA);
+	for (int i = 0; i < OUT_BUFS; i++) {
+		vu_free(&video.f, e.outs[i].gpa, e.out_size);
+		vv_req_free(e.outs[i].req);
+	}
+	printf("%u OUTPUT buffers of %u bytes came back with ERR; %u-byte buffers now\n",
+	       e.small_errs, e.out_size, e.out.plane_formats[0].plane_size);
+	e.out_size = 0;
+	e.regrow = false;
+	create_outputs();
 }
 
 /* ---- input: frames in GPU resources ---- */
@@ -622,6 +663,7 @@ static void run(uint32_t bitrate)
 	create_inputs();
 	create_outputs();
 	while (!e.drained || !e.eos) {
+		regrow_outputs();
 		mid_drain();
 		feed_input();
 		if (e.input_done && !e.drain_sent) {
@@ -683,7 +725,7 @@ static void usage(void)
 		"                     --input FRAMES.nv12 --width W --height H --output OUT\n"
 		"                     [--scatter] [--bitrate BPS] [--cbr] [--gop N] [--force-key N]\n"
 		"                     [--prepend-headers] [--bad-input] [--drain-at F]\n"
-		"                     [--set-bitrate-at F:BPS] [--timeout MS]\n");
+		"                     [--set-bitrate-at F:BPS] [--out-size BYTES] [--timeout MS]\n");
 	exit(2);
 }
 
@@ -705,6 +747,7 @@ int main(int argc, char **argv)
 		{ "prepend-headers", no_argument, NULL, 'P' },
 		{ "bad-input", no_argument, NULL, 'B' },
 		{ "drain-at", required_argument, NULL, 'D' },
+		{ "out-size", required_argument, NULL, 'O' },
 		{ "set-bitrate-at", required_argument, NULL, 'R' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ 0 },
@@ -736,6 +779,7 @@ int main(int argc, char **argv)
 		case 'P': e.prepend = true; break;
 		case 'B': e.bad_input = true; break;
 		case 'D': e.drain_at = strtol(optarg, NULL, 10); break;
+		case 'O': e.out_size = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'R': {
 			char *colon;
 
@@ -779,6 +823,8 @@ int main(int argc, char **argv)
 	fclose(e.input);
 	if (fclose(e.output))
 		die("%s: %s", output, strerror(errno));
+	if (e.out_size)
+		die("--out-size: no OUTPUT buffer came back too small");
 	if (e.eos_count != (e.drain_at >= 0 ? 2u : 1u))
 		die("%u EOS buffers, expected %u", e.eos_count, e.drain_at >= 0 ? 2u : 1u);
 	if (e.packets != e.frames_sent)
