@@ -568,7 +568,9 @@ static uint32_t set_input_params(struct vv_video_dev *dev, struct stream *s,
 	p.height = le32toh(w->frame_height);
 	if (!vv_raw_format_offered(dev, p.format) || !caps ||
 	    p.width < caps->min_width || p.width > caps->max_width ||
-	    p.height < caps->min_height || p.height > caps->max_height)
+	    p.height < caps->min_height || p.height > caps->max_height ||
+	    (caps->width_step > 1 && (p.width - caps->min_width) % caps->width_step) ||
+	    (caps->height_step > 1 && (p.height - caps->min_height) % caps->height_step))
 		return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
 	if (!vv_wire_strides(w, p.format, p.width, p.height, stride) ||
 	    !vv_params_layout(&p, stride))

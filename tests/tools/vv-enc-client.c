@@ -235,6 +235,11 @@ static void check_bad_inputs(void)
 	expect(params_answer(&p), VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, "input width 8 (below 16)");
 	p.frame_width = 5000;
 	expect(params_answer(&p), VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, "input width 5000");
+	if (e.coded == VIRTIO_VIDEO_FORMAT_H264 || e.coded == VIRTIO_VIDEO_FORMAT_HEVC) {
+		p.frame_width = 201;	/* the plugin's step is 2 for these */
+		expect(params_answer(&p), VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
+		       "input width 201 (off the size step)");
+	}
 	p = in;
 	p.plane_formats[0].stride = 100;
 	expect(params_answer(&p), VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, "a stride below the row");
