@@ -48,6 +48,7 @@ struct vv_decoder {
 };
 
 static const struct vv_codec_ops *in_ops;
+static const struct vv_decoder_ops *in_dec;	/* in_ops->decoder */
 static void *in_handle;
 static unsigned int delay_ms = 3;
 static unsigned long fail_at, unsupported_at, decodes;
@@ -86,7 +87,8 @@ static int at_init(const struct vv_codec_options *options)
 	}
 	in_handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	in_ops = in_handle ? dlsym(in_handle, VV_CODEC_PLUGIN_SYMBOL) : NULL;
-	if (!in_ops || in_ops->abi_version != VV_CODEC_ABI_VERSION) {
+	/* ABI 5: the decoder role is optional; this wrapper needs it. */
+	if (!in_ops || in_ops->abi_version != VV_CODEC_ABI_VERSION || !in_ops->decoder) {
 		fprintf(stderr, "vv-async-test: cannot use '%s' as the inner plugin\n", path);
 		if (in_handle)
 			dlclose(in_handle);
@@ -94,6 +96,7 @@ static int at_init(const struct vv_codec_options *options)
 		free(rest);
 		return -1;
 	}
+	in_dec = in_ops->decoder;
 	ret = in_ops->init(&inner);
 	free(rest);
 	if (ret < 0) {
@@ -111,13 +114,25 @@ static void at_fini(void)
 	/* Not dlclose()d: leak reports keep the inner plugin's symbols. */
 }
 
+/*
+ * The inner plugin's decoder caps (formats, profiles, sizes, rates) as they
+ * are, with the impl text saying who is late; no encoder: this wrapper only
+ * delays decoders, so caps->encoder stays empty.
+ */
 static void at_get_caps(struct vv_codec_caps *caps)
 {
-	in_ops->get_caps(caps);
-	for (unsigned int i = 0; i < caps->num_coded && i < VV_CODEC_MAX_FORMATS; i++) {
+	struct vv_codec_caps in = { 0 };
+	struct vv_codec_role_caps *dec = &caps->decoder;
+
+	in_ops->get_caps(&in);
+	memset(caps, 0, sizeof(*caps));
+	*dec = in.decoder;
+	if (dec->num_coded > VV_CODEC_MAX_FORMATS)
+		dec->num_coded = VV_CODEC_MAX_FORMATS;
+	for (unsigned int i = 0; i < dec->num_coded; i++) {
 		snprintf(impl_text[i], sizeof(impl_text[i]), "%u ms late: %s plugin, %s", delay_ms,
-			 in_ops->name, caps->impl[i] ? caps->impl[i] : "?");
-		caps->impl[i] = impl_text[i];
+			 in_ops->name, dec->coded[i].impl ? dec->coded[i].impl : "?");
+		dec->coded[i].impl = impl_text[i];
 	}
 }
 
@@ -172,7 +187,7 @@ static void clear(struct vv_decoder *d)
 		struct entry *e = &d->q[d->first];
 
 		if (e->kind == PICTURE)
-			in_ops->release(d->inner, &e->pic);
+			in_dec->release(d->inner, &e->pic);
 		d->first = (d->first + 1) % d->cap;
 		d->count--;
 	}
@@ -186,7 +201,7 @@ static void at_decoder_destroy(struct vv_decoder *d)
 	if (!d)
 		return;
 	clear(d);
-	in_ops->decoder_destroy(d->inner);
+	in_dec->destroy(d->inner);
 	close(d->tfd);
 	free(d->q);
 	free(d);
@@ -204,7 +219,7 @@ static int at_decoder_create(uint32_t format, struct vv_decoder **out)
 		free(d);
 		return VV_CODEC_ERR_NOMEM;
 	}
-	ret = in_ops->decoder_create(format, &d->inner);
+	ret = in_dec->create(format, &d->inner);
 	if (ret < 0) {
 		close(d->tfd);
 		free(d);
@@ -220,7 +235,7 @@ static int take_inner(struct vv_decoder *d)
 	struct vv_picture pic;
 	int ret;
 
-	while ((ret = in_ops->receive(d->inner, &pic)) != 0) {
+	while ((ret = in_dec->receive(d->inner, &pic)) != 0) {
 		if (ret == 1)
 			ret = push(d, PICTURE, &pic);
 		else if (ret == VV_CODEC_DRAINED)
@@ -238,7 +253,7 @@ static int take_inner(struct vv_decoder *d)
 static int at_decode(struct vv_decoder *d, const struct iovec *iov, unsigned int iovcnt,
 		     uint64_t timestamp)
 {
-	int ret = in_ops->decode(d->inner, iov, iovcnt, timestamp);
+	int ret = in_dec->decode(d->inner, iov, iovcnt, timestamp);
 
 	decodes++;
 	if (ret == VV_CODEC_ERR_NOMEM)
@@ -253,7 +268,7 @@ static int at_decode(struct vv_decoder *d, const struct iovec *iov, unsigned int
 
 static int at_flush(struct vv_decoder *d)
 {
-	int ret = in_ops->flush(d->inner);
+	int ret = in_dec->flush(d->inner);
 
 	if (ret < 0)
 		return ret;
@@ -263,7 +278,7 @@ static int at_flush(struct vv_decoder *d)
 static void at_reset(struct vv_decoder *d)
 {
 	clear(d);
-	in_ops->reset(d->inner);
+	in_dec->reset(d->inner);
 }
 
 static int at_receive(struct vv_decoder *d, struct vv_picture *pic)
@@ -303,17 +318,17 @@ static int at_receive(struct vv_decoder *d, struct vv_picture *pic)
 static int at_write(struct vv_decoder *d, const struct vv_picture *pic, uint32_t format,
 		    const struct vv_plane *planes, unsigned int num_planes)
 {
-	return in_ops->write(d->inner, pic, format, planes, num_planes);
+	return in_dec->write(d->inner, pic, format, planes, num_planes);
 }
 
 static void at_release(struct vv_decoder *d, struct vv_picture *pic)
 {
-	in_ops->release(d->inner, pic);
+	in_dec->release(d->inner, pic);
 }
 
 static int at_stream_info(struct vv_decoder *d, uint32_t *width, uint32_t *height)
 {
-	return in_ops->stream_info ? in_ops->stream_info(d->inner, width, height) : 0;
+	return in_dec->stream_info ? in_dec->stream_info(d->inner, width, height) : 0;
 }
 
 static int at_event_fd(struct vv_decoder *d)
@@ -321,14 +336,9 @@ static int at_event_fd(struct vv_decoder *d)
 	return d->tfd;
 }
 
-__attribute__((visibility("default"))) const struct vv_codec_ops vv_codec_plugin = {
-	.abi_version = VV_CODEC_ABI_VERSION,
-	.name = "async-test",
-	.init = at_init,
-	.fini = at_fini,
-	.get_caps = at_get_caps,
-	.decoder_create = at_decoder_create,
-	.decoder_destroy = at_decoder_destroy,
+static const struct vv_decoder_ops at_decoder_ops = {
+	.create = at_decoder_create,
+	.destroy = at_decoder_destroy,
 	.decode = at_decode,
 	.flush = at_flush,
 	.reset = at_reset,
@@ -337,4 +347,13 @@ __attribute__((visibility("default"))) const struct vv_codec_ops vv_codec_plugin
 	.release = at_release,
 	.stream_info = at_stream_info,
 	.event_fd = at_event_fd,
+};
+
+__attribute__((visibility("default"))) const struct vv_codec_ops vv_codec_plugin = {
+	.abi_version = VV_CODEC_ABI_VERSION,
+	.name = "async-test",
+	.init = at_init,
+	.fini = at_fini,
+	.get_caps = at_get_caps,
+	.decoder = &at_decoder_ops,
 };
