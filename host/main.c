@@ -54,7 +54,9 @@ static void usage(FILE *f)
 		"  --hwaccel TYPE       shorthand for --backend-opt hwaccel=TYPE: hardware\n"
 		"                       decoding where the host has it (auto, none, cuda,\n"
 		"                       vaapi, vdpau, drm); software where it fails\n"
-		"  --device decoder     device type (the encoder is not available yet)\n"
+		"  --device decoder|encoder  the device served: a decoder (virtio ID 31,\n"
+		"                       default) or an encoder (virtio ID 30); the QEMU\n"
+		"                       front-end must present the same ID\n"
 		"  --no-params-ext      answer crosvm's GET/SET_PARAMS_EXT (0x10D/0x10E) like\n"
 		"                       unknown commands (ERR_INVALID_PARAMETER): plain v3 only\n"
 		"  --no-per-resource-mem  do not offer feature bit 16\n"
@@ -128,15 +130,29 @@ static const char *coded_format_name(uint32_t format)
 	}
 }
 
+/* The plugin's formats of the role (none if it lacks the role's ops). */
+static const struct vv_codec_role_caps *role_caps(const struct vv_codec_ops *codec,
+						  enum vv_video_role role,
+						  struct vv_codec_caps *caps)
+{
+	static const struct vv_codec_role_caps none;
+
+	memset(caps, 0, sizeof(*caps));
+	codec->get_caps(caps);
+	if (role == VV_ROLE_ENCODER)
+		return codec->encoder ? &caps->encoder : &none;
+	return codec->decoder ? &caps->decoder : &none;
+}
+
 /* The startup log: which plugin and implementation serve each coded format. */
-static void log_codecs(const struct vv_codec_ops *codec)
+static void log_codecs(const struct vv_codec_ops *codec, enum vv_video_role role)
 {
 	struct vv_codec_caps caps;
+	const struct vv_codec_role_caps *c = role_caps(codec, role, &caps);
 
-	codec->get_caps(&caps);
-	for (unsigned int i = 0; i < caps.num_coded && i < VV_CODEC_MAX_FORMATS; i++)
-		log_info("%s: %s plugin, %s", coded_format_name(caps.coded[i]), codec->name,
-			 caps.impl[i] ? caps.impl[i] : "(no details)");
+	for (unsigned int i = 0; i < c->num_coded && i < VV_CODEC_MAX_FORMATS; i++)
+		log_info("%s: %s plugin, %s", coded_format_name(c->coded[i].format), codec->name,
+			 c->coded[i].impl ? c->coded[i].impl : "(no details)");
 }
 
 static void json_string(const char *str)
@@ -158,22 +174,23 @@ static void json_string(const char *str)
  * "features"), plus what this daemon serves: the plugin and, per coded
  * format, its implementation.
  */
-static void print_capabilities(const struct vv_codec_ops *codec)
+static void print_capabilities(const struct vv_codec_ops *codec, enum vv_video_role role)
 {
 	struct vv_codec_caps caps;
+	const struct vv_codec_role_caps *c = role_caps(codec, role, &caps);
 
-	codec->get_caps(&caps);
-	printf("{\n  \"type\": \"video\",\n  \"features\": [],\n  \"backend\": ");
+	printf("{\n  \"type\": \"video\",\n  \"features\": [],\n  \"device\": \"%s\",\n"
+	       "  \"backend\": ", role == VV_ROLE_ENCODER ? "encoder" : "decoder");
 	json_string(codec->name);
 	printf(",\n  \"codecs\": [");
-	for (unsigned int i = 0; i < caps.num_coded && i < VV_CODEC_MAX_FORMATS; i++) {
+	for (unsigned int i = 0; i < c->num_coded && i < VV_CODEC_MAX_FORMATS; i++) {
 		printf("%s\n    { \"format\": ", i ? "," : "");
-		json_string(coded_format_name(caps.coded[i]));
+		json_string(coded_format_name(c->coded[i].format));
 		printf(", \"implementation\": ");
-		json_string(caps.impl[i] ? caps.impl[i] : "");
+		json_string(c->coded[i].impl ? c->coded[i].impl : "");
 		printf(" }");
 	}
-	printf("%s]\n}\n", caps.num_coded ? "\n  " : "");
+	printf("%s]\n}\n", c->num_coded ? "\n  " : "");
 	fflush(stdout);
 }
 
@@ -363,6 +380,7 @@ int main(int argc, char **argv)
 	char dir[PATH_MAX];
 	int conn_fd = -1, listen_fd = -1, opt;
 	bool params_ext = true, per_res_mem = true;
+	enum vv_video_role role = VV_ROLE_DECODER;
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigset_t block;
 	char *end;
@@ -422,8 +440,12 @@ int main(int argc, char **argv)
 				codec_options.hwaccel = optarg + 8;
 			break;
 		case 'd':
-			if (strcmp(optarg, "decoder")) {
-				fprintf(stderr, "vhost-user-video: device '%s' is not available (only decoder)\n",
+			if (!strcmp(optarg, "decoder")) {
+				role = VV_ROLE_DECODER;
+			} else if (!strcmp(optarg, "encoder")) {
+				role = VV_ROLE_ENCODER;
+			} else {
+				fprintf(stderr, "vhost-user-video: unknown device '%s' (decoder or encoder)\n",
 					optarg);
 				return 2;
 			}
@@ -465,11 +487,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (print_caps) {
-		print_capabilities(codec);
+		print_capabilities(codec, role);
 		codec->fini();
 		return 0;
 	}
-	log_codecs(codec);
+	log_codecs(codec, role);
 	/* One UUID table: the GPU assigns, the video device resolves. */
 	if (gpu_socket_path) {
 		objects = vv_object_table_new();
@@ -477,9 +499,11 @@ int main(int argc, char **argv)
 		if (!gpu)
 			return 1;
 	}
-	dev = vv_video_dev_new(codec, objects);
+	dev = vv_video_dev_new(codec, objects, role);
 	if (!dev)
 		return 1;
+	log_info("%s device (virtio ID %u)", role == VV_ROLE_ENCODER ? "encoder" : "decoder",
+		 vv_video_dev_id(dev));
 	vv_video_dev_set_params_ext(dev, params_ext);
 	if (!params_ext)
 		log_info("GET/SET_PARAMS_EXT disabled (--no-params-ext)");

@@ -1,151 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * virtio-video decoder device model (behaviour: docs/protocol.md).
+ * The virtio-video device model's role-neutral core (behaviour:
+ * docs/protocol.md): the command table, streams, resources and their queues,
+ * events, params and capabilities. What depends on the role (decoder,
+ * encoder) is behind struct vv_role_ops (video_dec.c, video_enc.c); guest
+ * memory is reached through guest_buf.c.
  *
  * Everything the guest sends is untrusted: commands are copied out of guest
  * memory once, every field is validated before use, and guest buffers are
  * re-translated through the memory table each time they are touched.
  */
 #define _GNU_SOURCE
-#include "video_dev.h"
-
 #include <endian.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
-#include "../include/virtio_video.h"
+#include "frame_layout.h"
 #include "log.h"
-#include "object_table.h"
-
-#define MAX_STREAMS 256
-#define MAX_RESOURCES 64		/* per queue, as VB2_MAX_FRAME */
-#define MAX_ENTRIES 65536		/* per resource */
-#define MAX_RESOURCE_BYTES (1ull << 30)
-#define MAX_COMMAND_BYTES (88 + 16 * MAX_ENTRIES)
-#define MAX_PENDING_EVENTS 64
-/* Decoded pictures waiting for an OUTPUT resource before input stalls. */
-#define MAX_PENDING_PICTURES 16
-#define CAPS_MAX_LENGTH 4096
-#define RESP_MAX_LENGTH 4096
-#define DEFAULT_BITSTREAM_SIZE (1u << 20)
-#define OUTPUT_MIN_BUFFERS 4
-
-enum { Q_IN, Q_OUT, Q_COUNT };
-
-/*
- * A scattered guest buffer seen as one range of our address space: its pages
- * mapped one after the other from the front-end's memory files, so a decoded
- * picture is written in place, with no bounce buffer.
- */
-struct view {
-	uint8_t *reservation;		/* NULL: no view */
-	size_t reservation_len;
-	uint8_t *data;			/* byte 0 of the buffer */
-	const struct vv_object_entry *entries;	/* what the view was made of */
-	unsigned long long generation;
-};
-
-struct resource {
-	struct resource *next;		/* in the queue's resource list */
-	struct resource *queued_next;	/* in the queue's FIFO while queued */
-	uint32_t id;
-	uint32_t mem_type;
-	uint32_t layout;		/* SINGLE_BUFFER or PER_PLANE */
-	uint32_t num_planes;
-	uint32_t plane_offsets[VIRTIO_VIDEO_MAX_PLANES];
-	/* Entries of plane i: first_entry[i] .. first_entry[i] + num_entries[i] */
-	uint32_t first_entry[VIRTIO_VIDEO_MAX_PLANES];
-	uint32_t num_entries[VIRTIO_VIDEO_MAX_PLANES];
-	uint32_t total_entries;
-	struct vv_object_entry *entries;	/* guest pages */
-	struct vv_object *objects[VIRTIO_VIDEO_MAX_PLANES];	/* virtio objects */
-	/* Contiguous views of scattered plane buffers, made on first use. */
-	struct view views[VIRTIO_VIDEO_MAX_PLANES];
-	/* While queued */
-	struct vu_elem *elem;
-	uint64_t timestamp;
-	uint32_t data_size;
-};
-
-struct params {
-	uint32_t format;
-	uint32_t width, height;
-	uint32_t min_buffers, max_buffers;
-	uint32_t frame_rate;
-	uint32_t num_planes;
-	uint32_t stride[VIRTIO_VIDEO_MAX_PLANES];
-	uint32_t plane_size[VIRTIO_VIDEO_MAX_PLANES];
-};
-
-struct pending_picture {
-	struct vv_picture pic;
-	bool eos;
-};
-
-struct counters {
-	unsigned long long frames_decoded, frames_output, input_errors;
-	unsigned long long res_pages[Q_COUNT], res_objects[Q_COUNT];
-	unsigned long long bytes_copied;
-};
-
-struct stream {
-	struct stream *next;
-	uint32_t id;
-	uint32_t coded_format;
-	uint32_t mem_type[Q_COUNT];
-	struct params params[Q_COUNT];
-	struct vv_decoder *dec;
-	struct resource *resources[Q_COUNT];
-	unsigned int num_resources[Q_COUNT];
-	struct resource *queued_head[Q_COUNT], *queued_tail[Q_COUNT];
-	struct pending_picture *pictures;	/* FIFO, picture_count from picture_first */
-	unsigned int picture_first, picture_count, picture_cap;
-	bool size_known;		/* a picture's size has been announced */
-	bool res_change_pending;	/* waiting for the driver's acknowledgement */
-	bool failed;			/* the codec cannot go on */
-	bool late_error;		/* receive() reported corrupt input: ERR next */
-	int event_fd;			/* asynchronous codec's fd, -1: synchronous */
-	struct vu_elem *drain_elem;	/* STREAM_DRAIN in progress */
-	/*
-	 * The codec was flushed since its last input, and (codec_drained) said
-	 * every picture of that flush was returned. Both outlive a drain that
-	 * QUEUE_CLEAR(OUTPUT) cancelled (a resolution change found during the
-	 * drain): a STREAM_DRAIN sent again resumes it without a second flush.
-	 * New bitstream, QUEUE_CLEAR(INPUT) and a new codec forget them.
-	 */
-	bool drain_flushed;
-	bool codec_drained;
-	unsigned int flushes_out;	/* flush() calls whose VV_CODEC_DRAINED is due */
-	bool drain_eos_sent;
-	bool params_ext_logged;		/* the crosvm-dialect info line is out */
-	struct counters stats;
-};
-
-struct vv_video_dev {
-	struct vu_dev vu;
-	const struct vv_codec_ops *codec;
-	struct vv_codec_caps caps;
-	struct vv_object_table *objects;	/* NULL: no GPU device to share with */
-	uint8_t *caps_blob[Q_COUNT];
-	size_t caps_len[Q_COUNT];
-	struct stream *streams;
-	unsigned int num_streams;
-	unsigned long long streams_created, streams_destroyed;
-	struct vu_elem *event_bufs[VU_MAX_QUEUE_SIZE];
-	unsigned int num_event_bufs;
-	struct virtio_video_event pending_events[MAX_PENDING_EVENTS];
-	unsigned int num_pending_events;
-	uint8_t *bounce;
-	size_t bounce_size;
-	/* GET/SET_PARAMS_EXT answered; off (--no-params-ext) they are unknown commands. */
-	bool params_ext;
-	/* PER_RESOURCE_MEM_TYPE offered; off (--no-per-resource-mem) as crosvm's device. */
-	bool per_res_mem;
-};
+#include "video_internal.h"
 
 static struct vv_video_dev *to_video(struct vu_dev *vu)
 {
@@ -179,7 +54,7 @@ static const char *mem_type_name(uint32_t mem_type)
 	return mem_type == VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT ? "virtio-object" : "guest-pages";
 }
 
-static bool has_format(const uint32_t *list, unsigned int n, uint32_t format)
+bool vv_has_format(const uint32_t *list, unsigned int n, uint32_t format)
 {
 	for (unsigned int i = 0; i < n; i++)
 		if (list[i] == format)
@@ -189,90 +64,38 @@ static bool has_format(const uint32_t *list, unsigned int n, uint32_t format)
 
 /* ---- raw frame layouts ---- */
 
-static uint32_t align_up(uint32_t v, uint32_t a)
+bool vv_params_layout(struct params *p, const uint32_t *wanted_stride)
 {
-	return (v + a - 1) / a * a;
-}
+	struct vv_layout l;
+	bool ok = vv_layout_compute(p->format, p->width, p->height, wanted_stride, &l);
 
-static unsigned int format_planes(uint32_t format)
-{
-	switch (format) {
-	case VIRTIO_VIDEO_FORMAT_NV12:
-		return 2;
-	case VIRTIO_VIDEO_FORMAT_YUV420:
-	case VIRTIO_VIDEO_FORMAT_YVU420:
-		return 3;
-	case VIRTIO_VIDEO_FORMAT_ARGB8888:
-	case VIRTIO_VIDEO_FORMAT_BGRA8888:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/* Bytes of pixel data in one row of plane p, and the plane's rows. */
-static void plane_geometry(uint32_t format, unsigned int p, uint32_t w, uint32_t h,
-			   uint32_t *row_bytes, uint32_t *rows)
-{
-	uint32_t cw = (w + 1) / 2, ch = (h + 1) / 2;
-
-	switch (format) {
-	case VIRTIO_VIDEO_FORMAT_NV12:
-		*row_bytes = p == 0 ? w : 2 * cw;
-		*rows = p == 0 ? h : ch;
-		break;
-	case VIRTIO_VIDEO_FORMAT_YUV420:
-	case VIRTIO_VIDEO_FORMAT_YVU420:
-		*row_bytes = p == 0 ? w : cw;
-		*rows = p == 0 ? h : ch;
-		break;
-	default:
-		*row_bytes = 4 * w;
-		*rows = h;
-		break;
-	}
-}
-
-/*
- * Fills num_planes, strides and sizes of an OUTPUT params for its format and
- * size. Strides the driver asked for are kept when they still fit.
- */
-static void compute_layout(struct params *p, const uint32_t *wanted_stride)
-{
-	uint32_t luma = align_up(p->width, 16);
-
-	p->num_planes = format_planes(p->format);
+	p->num_planes = l.num_planes;
 	for (unsigned int i = 0; i < VIRTIO_VIDEO_MAX_PLANES; i++) {
-		uint32_t row_bytes, rows, stride;
-
-		if (i >= p->num_planes) {
-			p->stride[i] = 0;
-			p->plane_size[i] = 0;
-			continue;
-		}
-		plane_geometry(p->format, i, p->width, p->height, &row_bytes, &rows);
-		switch (p->format) {
-		case VIRTIO_VIDEO_FORMAT_YUV420:
-		case VIRTIO_VIDEO_FORMAT_YVU420:
-			stride = i == 0 ? luma : luma / 2;
-			break;
-		case VIRTIO_VIDEO_FORMAT_NV12:
-			stride = luma;
-			break;
-		default:
-			stride = luma * 4;
-			break;
-		}
-		if (wanted_stride && wanted_stride[i] >= row_bytes)
-			stride = wanted_stride[i];
-		p->stride[i] = stride;
-		p->plane_size[i] = stride * rows;
+		p->stride[i] = l.stride[i];
+		p->plane_size[i] = l.plane_size[i];
 	}
+	return ok;
+}
+
+bool vv_wire_strides(const struct virtio_video_params *w, uint32_t format, uint32_t width,
+		     uint32_t height, uint32_t *stride)
+{
+	for (unsigned int i = 0; i < VIRTIO_VIDEO_MAX_PLANES; i++) {
+		uint32_t row_bytes, rows;
+
+		stride[i] = le32toh(w->plane_formats[i].stride);
+		if (i < vv_layout_num_planes(format) && stride[i]) {
+			vv_layout_plane_geometry(format, i, width, height, &row_bytes, &rows);
+			if (stride[i] < row_bytes || stride[i] > (1u << 16))
+				return false;
+		}
+	}
+	return true;
 }
 
 /* ---- responses and events ---- */
 
-static void push_reply(struct vv_video_dev *dev, struct vu_elem *elem, const void *resp,
+void vv_push_reply(struct vv_video_dev *dev, struct vu_elem *elem, const void *resp,
 		       size_t len)
 {
 	size_t put;
@@ -294,14 +117,14 @@ static void push_reply(struct vv_video_dev *dev, struct vu_elem *elem, const voi
 	vu_queue_push(&dev->vu, elem, (uint32_t)put);
 }
 
-static void reply_hdr(struct vv_video_dev *dev, struct vu_elem *elem, uint32_t type,
+void vv_reply_hdr(struct vv_video_dev *dev, struct vu_elem *elem, uint32_t type,
 		      uint32_t stream_id)
 {
 	struct virtio_video_cmd_hdr hdr = {
 		.type = htole32(type), .stream_id = htole32(stream_id),
 	};
 
-	push_reply(dev, elem, &hdr, sizeof(hdr));
+	vv_push_reply(dev, elem, &hdr, sizeof(hdr));
 }
 
 static void deliver_events(struct vv_video_dev *dev)
@@ -322,7 +145,7 @@ static void deliver_events(struct vv_video_dev *dev)
 	}
 }
 
-static void post_event(struct vv_video_dev *dev, uint32_t type, uint32_t stream_id)
+void vv_post_event(struct vv_video_dev *dev, uint32_t type, uint32_t stream_id)
 {
 	if (dev->num_pending_events == MAX_PENDING_EVENTS) {
 		log_warn("event queue full: oldest event dropped");
@@ -336,7 +159,7 @@ static void post_event(struct vv_video_dev *dev, uint32_t type, uint32_t stream_
 }
 
 /* Answers a queued resource and takes it off its FIFO (the caller did). */
-static void complete_resource(struct vv_video_dev *dev, struct stream *s,
+void vv_complete_resource(struct vv_video_dev *dev, struct stream *s,
 			      struct resource *r, uint64_t timestamp, uint32_t flags,
 			      uint32_t size)
 {
@@ -348,11 +171,11 @@ static void complete_resource(struct vv_video_dev *dev, struct stream *s,
 		.size = htole32(size),
 	};
 
-	push_reply(dev, r->elem, &resp, sizeof(resp));
+	vv_push_reply(dev, r->elem, &resp, sizeof(resp));
 	r->elem = NULL;
 }
 
-static struct resource *dequeue(struct stream *s, int q)
+struct resource *vv_dequeue(struct stream *s, int q)
 {
 	struct resource *r = s->queued_head[q];
 
@@ -376,591 +199,21 @@ static void enqueue(struct stream *s, int q, struct resource *r)
 }
 
 /* Answers every queued resource of queue q with the ERR flag. */
-static void flush_queued(struct vv_video_dev *dev, struct stream *s, int q)
+void vv_flush_queued(struct vv_video_dev *dev, struct stream *s, int q)
 {
 	struct resource *r;
 
-	while ((r = dequeue(s, q)))
-		complete_resource(dev, s, r, r->timestamp, VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0);
+	while ((r = vv_dequeue(s, q)))
+		vv_complete_resource(dev, s, r, r->timestamp, VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0);
 }
 
-/* ---- decoded pictures ---- */
-
-static struct pending_picture *picture_at(struct stream *s, unsigned int i)
-{
-	return &s->pictures[(s->picture_first + i) % s->picture_cap];
-}
-
-/* The codec takes new input (or was reset): a later drain flushes it again. */
-static void forget_flush(struct stream *s)
-{
-	s->drain_flushed = false;
-	s->codec_drained = false;
-}
-
-/*
- * Answers a drain in progress with ERR_INVALID_OPERATION. Whether the codec
- * was flushed (and drained) is kept: QUEUE_CLEAR(INPUT) forgets it, a drain
- * sent again resumes from it.
- */
-static void cancel_drain(struct vv_video_dev *dev, struct stream *s)
-{
-	if (s->drain_elem) {
-		reply_hdr(dev, s->drain_elem, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION, s->id);
-		/* No drain waits for the EOS mark any more. */
-		for (unsigned int i = 0; i < s->picture_count; i++)
-			picture_at(s, i)->eos = false;
-	}
-	s->drain_elem = NULL;
-	s->drain_eos_sent = false;
-}
-
-static bool picture_push(struct stream *s, const struct vv_picture *pic)
-{
-	if (s->picture_count == s->picture_cap) {
-		unsigned int cap = s->picture_cap ? s->picture_cap * 2 : 32;
-		struct pending_picture *n = calloc(cap, sizeof(*n));
-
-		if (!n)
-			return false;
-		for (unsigned int i = 0; i < s->picture_count; i++)
-			n[i] = *picture_at(s, i);
-		free(s->pictures);
-		s->pictures = n;
-		s->picture_cap = cap;
-		s->picture_first = 0;
-	}
-	*picture_at(s, s->picture_count) = (struct pending_picture){ .pic = *pic };
-	s->picture_count++;
-	return true;
-}
-
-static void picture_drop_first(struct vv_video_dev *dev, struct stream *s)
-{
-	dev->codec->release(s->dec, &picture_at(s, 0)->pic);
-	s->picture_first = (s->picture_first + 1) % s->picture_cap;
-	s->picture_count--;
-}
-
-static void drop_pictures(struct vv_video_dev *dev, struct stream *s)
-{
-	while (s->picture_count)
-		picture_drop_first(dev, s);
-}
-
-static void stream_fail(struct vv_video_dev *dev, struct stream *s, const char *why)
+void vv_stream_fail(struct vv_video_dev *dev, struct stream *s, const char *why)
 {
 	if (s->failed)
 		return;
 	log_warn("stream %u: %s; stream failed", s->id, why);
 	s->failed = true;
-	post_event(dev, VIRTIO_VIDEO_EVENT_ERROR, s->id);
-}
-
-/* Marks the end of a drain: the last pending picture, else an empty buffer. */
-static void mark_drain_end(struct stream *s)
-{
-	if (s->drain_elem && s->picture_count)
-		picture_at(s, s->picture_count - 1)->eos = true;
-}
-
-static void codec_drained(struct stream *s)
-{
-	s->codec_drained = true;
-	mark_drain_end(s);
-}
-
-/*
- * Takes the pictures the codec has ready: every one from a synchronous codec
- * (its input already stops at MAX_PENDING_PICTURES), up to that many pending
- * from an asynchronous one, whose pictures then wait in the codec until
- * OUTPUT resources make room. A late VV_CODEC_ERR_INVALID_DATA flags the next
- * OUTPUT resource returned; decoding goes on.
- */
-static void collect_pictures(struct vv_video_dev *dev, struct stream *s)
-{
-	unsigned int errors = 0;
-	struct vv_picture pic;
-	int ret;
-
-	for (;;) {
-		if (s->failed ||
-		    (s->event_fd >= 0 && s->picture_count >= MAX_PENDING_PICTURES))
-			return;
-		ret = dev->codec->receive(s->dec, &pic);
-		if (ret == 1) {
-			if (!picture_push(s, &pic)) {
-				dev->codec->release(s->dec, &pic);
-				stream_fail(dev, s, "out of memory for pictures");
-				return;
-			}
-			s->stats.frames_decoded++;
-		} else if (ret == VV_CODEC_DRAINED ||
-			   (ret == 0 && s->flushes_out && s->event_fd < 0)) {
-			/*
-			 * A synchronous codec has everything out after flush().
-			 * An earlier flush's end (new input came after it) does
-			 * not end the last one's.
-			 */
-			s->flushes_out = ret == VV_CODEC_DRAINED && s->flushes_out ?
-					 s->flushes_out - 1 : 0;
-			if (s->drain_flushed && !s->flushes_out && !s->codec_drained)
-				codec_drained(s);
-			return;
-		} else if (ret == 0) {
-			return;
-		} else if (ret == VV_CODEC_ERR_INVALID_DATA && ++errors <= MAX_PENDING_PICTURES) {
-			log_debug("stream %u: the codec reports corrupt input", s->id);
-			s->stats.input_errors++;
-			s->late_error = true;
-		} else {
-			stream_fail(dev, s, ret == VV_CODEC_ERR_UNSUPPORTED ?
-				    "unsupported picture format" : "codec error");
-			return;
-		}
-	}
-}
-
-/* ---- guest buffers ---- */
-
-/*
- * Maps bytes [offset, offset+len) of the buffer made of entries[0..n) into
- * iov; returns the count or -1 when the range is not all there.
- */
-static int map_entries(struct vv_video_dev *dev, const struct vv_object_entry *entries,
-		       unsigned int n, uint64_t offset, uint64_t len,
-		       struct iovec *iov, unsigned int max)
-{
-	unsigned int count = 0;
-
-	for (unsigned int i = 0; i < n && len; i++) {
-		uint64_t take;
-		int got;
-
-		if (offset >= entries[i].len) {
-			offset -= entries[i].len;
-			continue;
-		}
-		take = entries[i].len - offset;
-		if (take > len)
-			take = len;
-		got = vu_gpa_to_iov(&dev->vu, entries[i].addr + offset, take, iov + count,
-				    max - count);
-		if (got < 0)
-			return -1;
-		count += (unsigned int)got;
-		len -= take;
-		offset = 0;
-	}
-	return len ? -1 : (int)count;
-}
-
-static uint64_t entries_length(const struct vv_object_entry *entries, unsigned int n)
-{
-	uint64_t total = 0;
-
-	for (unsigned int i = 0; i < n; i++)
-		total += entries[i].len;
-	return total;
-}
-
-/*
- * Where plane p of resource r lives: its entries, the offset in them and how
- * many bytes from there belong to the resource. False if the backing is gone.
- */
-static bool plane_location(const struct resource *r, const struct params *p,
-			   unsigned int plane, const struct vv_object_entry **entries,
-			   unsigned int *n, uint64_t *offset, uint64_t *limit)
-{
-	bool per_plane = r->layout == VIRTIO_VIDEO_PLANES_LAYOUT_PER_PLANE;
-
-	if (r->mem_type == VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT) {
-		const struct vv_object *obj = r->objects[per_plane ? plane : 0];
-		uint64_t size;
-
-		if (!obj || !obj->alive || !obj->num_entries)
-			return false;
-		*entries = obj->entries;
-		*n = obj->num_entries;
-		size = entries_length(obj->entries, obj->num_entries);
-		/* Never past what the GPU resource itself is. */
-		if (obj->stride && (uint64_t)obj->stride * obj->height < size)
-			size = (uint64_t)obj->stride * obj->height;
-		*limit = size;
-	} else if (per_plane) {
-		*entries = r->entries + r->first_entry[plane];
-		*n = r->num_entries[plane];
-		*limit = entries_length(*entries, *n);
-	} else {
-		*entries = r->entries;
-		*n = r->total_entries;
-		*limit = entries_length(*entries, *n);
-	}
-	if (per_plane || r->num_planes == p->num_planes) {
-		*offset = r->plane_offsets[plane];
-	} else {
-		/* Planes packed one after the other. */
-		*offset = 0;
-		for (unsigned int i = 0; i < plane; i++)
-			*offset += p->plane_size[i];
-	}
-	return true;
-}
-
-static void view_drop(struct view *v)
-{
-	if (v->reservation)
-		munmap(v->reservation, v->reservation_len);
-	memset(v, 0, sizeof(*v));
-}
-
-static void resource_free(struct resource *r)
-{
-	for (unsigned int i = 0; i < VIRTIO_VIDEO_MAX_PLANES; i++) {
-		view_drop(&r->views[i]);
-		vv_object_put(r->objects[i]);
-	}
-	free(r->entries);
-	free(r);
-}
-
-/*
- * Maps entries[0..n) one after the other. Possible when every entry but the
- * first starts on a page and every entry but the last ends on one (what a
- * scatter list of pages is), and the front-end's memory is in files.
- */
-static bool view_build(struct vv_video_dev *dev, struct view *v,
-		       const struct vv_object_entry *entries, unsigned int n)
-{
-	const uint64_t page = 4096;
-	uint64_t lead = entries[0].addr % page, total = entries_length(entries, n);
-	size_t pos = 0;
-
-	for (unsigned int i = 0; i < n; i++)
-		if ((i > 0 && entries[i].addr % page) ||
-		    (i + 1 < n && (entries[i].addr + entries[i].len) % page))
-			return false;
-	v->reservation_len = (lead + total + page - 1) / page * page;
-	v->reservation = mmap(NULL, v->reservation_len, PROT_NONE,
-			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (v->reservation == MAP_FAILED) {
-		v->reservation = NULL;
-		return false;
-	}
-	for (unsigned int i = 0; i < n; i++) {
-		uint64_t gpa = entries[i].addr - (i ? 0 : lead);
-		uint64_t len = (entries[i].len + (i ? 0 : lead) + page - 1) / page * page;
-
-		while (len) {
-			uint64_t offset, avail, chunk;
-			int fd;
-
-			if (!vu_gpa_to_file(&dev->vu, gpa, &fd, &offset, &avail) ||
-			    offset % page)
-				goto fail;
-			chunk = len < avail ? len : avail;
-			if (chunk % page ||
-			    mmap(v->reservation + pos, chunk, PROT_READ | PROT_WRITE,
-				 MAP_SHARED | MAP_FIXED, fd, (off_t)offset) == MAP_FAILED)
-				goto fail;
-			pos += chunk;
-			gpa += chunk;
-			len -= chunk;
-		}
-	}
-	v->data = v->reservation + lead;
-	v->entries = entries;
-	return true;
-fail:
-	view_drop(v);
-	return false;
-}
-
-/* Plane buffer b of r seen contiguously, or NULL (then a bounce buffer serves). */
-static uint8_t *resource_view(struct vv_video_dev *dev, struct resource *r, unsigned int b,
-			      const struct vv_object_entry *entries, unsigned int n)
-{
-	struct view *v = &r->views[b];
-	const struct vv_object *obj = r->objects[b];
-	unsigned long long generation = obj ? obj->backing_generation : 0;
-
-	if (v->reservation && (v->entries != entries || v->generation != generation))
-		view_drop(v);
-	if (!v->reservation) {
-		if (!view_build(dev, v, entries, n))
-			return NULL;
-		v->generation = generation;
-	}
-	return v->data;
-}
-
-static uint8_t *bounce_buffer(struct vv_video_dev *dev, size_t size)
-{
-	if (size > dev->bounce_size) {
-		uint8_t *b = realloc(dev->bounce, size);
-
-		if (!b)
-			return NULL;
-		dev->bounce = b;
-		dev->bounce_size = size;
-	}
-	return dev->bounce;
-}
-
-/*
- * Writes a picture into an OUTPUT resource in the stream's layout. Returns
- * the bytes written, 0 if the resource cannot hold it, -1 on codec failure.
- * A plane contiguous in our mapping is written in place; a scattered one
- * goes through a bounce buffer.
- */
-static long write_picture(struct vv_video_dev *dev, struct stream *s, struct resource *r,
-			  const struct vv_picture *pic)
-{
-	const struct params *p = &s->params[Q_OUT];
-	struct vv_plane planes[VIRTIO_VIDEO_MAX_PLANES];
-	struct iovec *iovs[VIRTIO_VIDEO_MAX_PLANES] = { 0 };
-	int iov_count[VIRTIO_VIDEO_MAX_PLANES] = { 0 };
-	uint8_t *in_place[VIRTIO_VIDEO_MAX_PLANES] = { 0 };
-	bool per_plane = r->layout == VIRTIO_VIDEO_PLANES_LAYOUT_PER_PLANE;
-	size_t bounce_total = 0, bounce_off = 0;
-	long written = 0;
-	int ret;
-
-	if (r->layout == VIRTIO_VIDEO_PLANES_LAYOUT_PER_PLANE && r->num_planes < p->num_planes)
-		return 0;
-	for (unsigned int i = 0; i < p->num_planes; i++) {
-		const struct vv_object_entry *entries;
-		unsigned int n, max;
-		uint64_t offset, limit;
-
-		if (!plane_location(r, p, i, &entries, &n, &offset, &limit) ||
-		    offset + p->plane_size[i] > limit)
-			goto too_small;
-		max = n + 2 * dev->vu.nregions + 2;
-		iovs[i] = malloc(max * sizeof(struct iovec));
-		if (!iovs[i])
-			goto fail;
-		iov_count[i] = map_entries(dev, entries, n, offset, p->plane_size[i], iovs[i], max);
-		if (iov_count[i] < 0)
-			goto too_small;
-		if (iov_count[i] == 1) {
-			in_place[i] = iovs[i][0].iov_base;
-		} else {
-			uint8_t *view = resource_view(dev, r, per_plane ? i : 0, entries, n);
-
-			if (view)
-				in_place[i] = view + offset;
-			else
-				bounce_total += p->plane_size[i];
-		}
-	}
-	if (bounce_total && !bounce_buffer(dev, bounce_total))
-		goto fail;
-	for (unsigned int i = 0; i < p->num_planes; i++) {
-		planes[i].stride = p->stride[i];
-		planes[i].size = p->plane_size[i];
-		if (in_place[i]) {
-			planes[i].data = in_place[i];
-		} else {
-			planes[i].data = dev->bounce + bounce_off;
-			bounce_off += p->plane_size[i];
-		}
-	}
-	ret = dev->codec->write(s->dec, pic, p->format, planes, p->num_planes);
-	if (ret < 0)
-		goto fail;
-	for (unsigned int i = 0; i < p->num_planes; i++) {
-		if (!in_place[i])
-			iov_from_buf(iovs[i], (unsigned int)iov_count[i], 0, planes[i].data,
-				     planes[i].size);
-		written += (long)p->plane_size[i];
-		free(iovs[i]);
-	}
-	s->stats.bytes_copied += (unsigned long long)written + bounce_total;
-	return written;
-too_small:
-	for (unsigned int i = 0; i < p->num_planes; i++)
-		free(iovs[i]);
-	return 0;
-fail:
-	for (unsigned int i = 0; i < p->num_planes; i++)
-		free(iovs[i]);
-	return -1;
-}
-
-/* ---- the stream engine ---- */
-
-static void announce_size(struct vv_video_dev *dev, struct stream *s, uint32_t width,
-			  uint32_t height)
-{
-	struct params *p = &s->params[Q_OUT];
-
-	log_info("stream %u: picture size %ux%u (was %ux%u)", s->id, width, height,
-		 p->width, p->height);
-	p->width = width;
-	p->height = height;
-	compute_layout(p, NULL);
-	s->size_known = true;
-	s->res_change_pending = true;
-	post_event(dev, VIRTIO_VIDEO_EVENT_DECODER_RESOLUTION_CHANGED, s->id);
-}
-
-/* Writes pending pictures into queued OUTPUT resources; true if any progress. */
-static bool output_pictures(struct vv_video_dev *dev, struct stream *s)
-{
-	bool progress = false;
-
-	while (s->picture_count && !s->res_change_pending) {
-		struct pending_picture *pp = picture_at(s, 0);
-		struct resource *r;
-		long written;
-
-		/* Announced even with no buffer queued: the driver waits for it. */
-		if (!s->size_known || pp->pic.width != s->params[Q_OUT].width ||
-		    pp->pic.height != s->params[Q_OUT].height) {
-			announce_size(dev, s, pp->pic.width, pp->pic.height);
-			return true;
-		}
-		if (!s->queued_head[Q_OUT])
-			break;
-		r = dequeue(s, Q_OUT);
-		written = write_picture(dev, s, r, &pp->pic);
-		if (written <= 0) {
-			if (written < 0)
-				stream_fail(dev, s, "cannot write picture");
-			else
-				log_warn("stream %u: OUTPUT resource %u too small for %ux%u",
-					 s->id, r->id, pp->pic.width, pp->pic.height);
-			complete_resource(dev, s, r, pp->pic.timestamp,
-					  VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0);
-			s->late_error = false;
-			if (written < 0)
-				return true;
-			progress = true;
-			continue;
-		}
-		complete_resource(dev, s, r, pp->pic.timestamp,
-				  (pp->eos ? VIRTIO_VIDEO_BUFFER_FLAG_EOS : 0) |
-				  (s->late_error ? VIRTIO_VIDEO_BUFFER_FLAG_ERR : 0),
-				  (uint32_t)written);
-		s->late_error = false;
-		if (pp->eos)
-			s->drain_eos_sent = true;
-		s->stats.frames_output++;
-		picture_drop_first(dev, s);
-		progress = true;
-	}
-	return progress;
-}
-
-/*
- * The first size of a stream goes out as soon as the codec has parsed the
- * headers, not when the first picture is out (with B-frames and frame
- * threads that is several bitstream buffers later, and a driver may hold no
- * more). Later changes follow the pictures, so old-size ones go out first.
- */
-static void announce_early(struct vv_video_dev *dev, struct stream *s)
-{
-	uint32_t width, height;
-
-	if (s->size_known || s->picture_count || !dev->codec->stream_info ||
-	    dev->codec->stream_info(s->dec, &width, &height) != 1 ||
-	    !width || !height || width > dev->caps.max_width || height > dev->caps.max_height)
-		return;
-	announce_size(dev, s, width, height);
-}
-
-static void decode_input(struct vv_video_dev *dev, struct stream *s, struct resource *r)
-{
-	const struct vv_object_entry *entries;
-	unsigned int n, max;
-	uint64_t offset, limit;
-	struct iovec *iov = NULL;
-	uint32_t flags = 0;
-	int count = -1, ret;
-
-	if (s->failed) {
-		complete_resource(dev, s, r, r->timestamp, VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0);
-		return;
-	}
-	if (plane_location(r, &s->params[Q_IN], 0, &entries, &n, &offset, &limit) &&
-	    offset + r->data_size <= limit) {
-		max = n + 2 * dev->vu.nregions + 2;
-		iov = malloc(max * sizeof(*iov));
-		if (iov)
-			count = map_entries(dev, entries, n, offset, r->data_size, iov, max);
-	}
-	if (count < 0) {
-		flags = VIRTIO_VIDEO_BUFFER_FLAG_ERR;
-	} else if (r->data_size) {
-		/* After a cancelled drain: the codec decodes again. */
-		if (!s->drain_elem)
-			forget_flush(s);
-		ret = dev->codec->decode(s->dec, iov, (unsigned int)count, r->timestamp);
-		if (ret == VV_CODEC_ERR_INVALID_DATA) {
-			s->stats.input_errors++;
-			flags = VIRTIO_VIDEO_BUFFER_FLAG_ERR;
-		} else if (ret < 0) {
-			flags = VIRTIO_VIDEO_BUFFER_FLAG_ERR;
-			stream_fail(dev, s, "codec rejected the stream");
-		}
-		collect_pictures(dev, s);
-		announce_early(dev, s);
-	}
-	free(iov);
-	complete_resource(dev, s, r, r->timestamp, flags, 0);
-}
-
-/* Finishes a drain once its EOS buffer went out. */
-static bool advance_drain(struct vv_video_dev *dev, struct stream *s)
-{
-	if (!s->drain_elem || s->queued_head[Q_IN])
-		return false;
-	if (!s->drain_flushed) {
-		s->drain_flushed = true;
-		if (!s->failed && dev->codec->flush(s->dec) == VV_CODEC_OK) {
-			s->flushes_out++;
-			collect_pictures(dev, s);
-		} else {
-			codec_drained(s);
-		}
-		return true;
-	}
-	/* A failed codec returns nothing more. */
-	if (s->failed && !s->codec_drained)
-		codec_drained(s);
-	if (s->codec_drained && !s->drain_eos_sent && !s->picture_count &&
-	    !s->res_change_pending && s->queued_head[Q_OUT]) {
-		struct resource *r = dequeue(s, Q_OUT);
-
-		complete_resource(dev, s, r, 0, VIRTIO_VIDEO_BUFFER_FLAG_EOS |
-				  (s->late_error ? VIRTIO_VIDEO_BUFFER_FLAG_ERR : 0), 0);
-		s->late_error = false;
-		s->drain_eos_sent = true;
-	}
-	if (s->drain_eos_sent) {
-		reply_hdr(dev, s->drain_elem, VIRTIO_VIDEO_RESP_OK_NODATA, s->id);
-		s->drain_elem = NULL;
-		forget_flush(s);
-		s->drain_eos_sent = false;
-		return true;
-	}
-	return false;
-}
-
-/* Moves the stream forward as far as the queued buffers allow. */
-static void pump(struct vv_video_dev *dev, struct stream *s)
-{
-	bool progress;
-
-	do {
-		progress = output_pictures(dev, s);
-		if (s->picture_count < MAX_PENDING_PICTURES && s->queued_head[Q_IN]) {
-			decode_input(dev, s, dequeue(s, Q_IN));
-			progress = true;
-		}
-		progress |= advance_drain(dev, s);
-	} while (progress);
+	vv_post_event(dev, VIRTIO_VIDEO_EVENT_ERROR, s->id);
 }
 
 /* ---- streams and resources ---- */
@@ -988,26 +241,34 @@ static void free_resources(struct stream *s, int q)
 	while (r) {
 		struct resource *next = r->next;
 
-		resource_free(r);
+		vv_resource_free(r);
 		r = next;
 	}
 	s->resources[q] = NULL;
 	s->num_resources[q] = 0;
 }
 
+/* Answers a drain in progress with ERR_INVALID_OPERATION. */
+static void cancel_drain(struct vv_video_dev *dev, struct stream *s)
+{
+	dev->role->drain_cancelled(dev, s);
+	if (s->drain_elem)
+		vv_reply_hdr(dev, s->drain_elem, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION, s->id);
+	s->drain_elem = NULL;
+}
+
 /* Ends a stream; with answer false its pending commands are forgotten unanswered. */
 static void stream_destroy(struct vv_video_dev *dev, struct stream *s, bool answer)
 {
 	struct stream **pp;
-	const struct counters *c = &s->stats;
 
 	for (int q = 0; q < Q_COUNT; q++) {
 		if (answer) {
-			flush_queued(dev, s, q);
+			vv_flush_queued(dev, s, q);
 		} else {
 			struct resource *r;
 
-			while ((r = dequeue(s, q))) {
+			while ((r = vv_dequeue(s, q))) {
 				vu_elem_free(r->elem);
 				r->elem = NULL;
 			}
@@ -1018,17 +279,9 @@ static void stream_destroy(struct vv_video_dev *dev, struct stream *s, bool answ
 	else if (s->drain_elem)
 		vu_elem_free(s->drain_elem);
 	s->drain_elem = NULL;
-	drop_pictures(dev, s);
-	dev->codec->decoder_destroy(s->dec);
-	free(s->pictures);
+	dev->role->stream_fini(dev, s);
 	for (int q = 0; q < Q_COUNT; q++)
 		free_resources(s, q);
-	log_info("stream %u end: frames_decoded=%llu frames_output=%llu input_errors=%llu "
-		 "res_guest_pages_in=%llu res_guest_pages_out=%llu res_virtio_object_in=%llu "
-		 "res_virtio_object_out=%llu bytes_copied=%llu",
-		 s->id, c->frames_decoded, c->frames_output, c->input_errors,
-		 c->res_pages[Q_IN], c->res_pages[Q_OUT], c->res_objects[Q_IN],
-		 c->res_objects[Q_OUT], c->bytes_copied);
 	for (pp = &dev->streams; *pp; pp = &(*pp)->next) {
 		if (*pp == s) {
 			*pp = s->next;
@@ -1053,7 +306,7 @@ struct command {
 
 static void reply(struct command *cmd, uint32_t type)
 {
-	reply_hdr(cmd->dev, cmd->elem, type, cmd->stream_id);
+	vv_reply_hdr(cmd->dev, cmd->elem, type, cmd->stream_id);
 }
 
 static void cmd_query_capability(struct command *cmd)
@@ -1069,23 +322,7 @@ static void cmd_query_capability(struct command *cmd)
 	}
 	resp = (struct virtio_video_query_capability_resp *)dev->caps_blob[q];
 	resp->hdr.stream_id = htole32(cmd->stream_id);
-	push_reply(dev, cmd->elem, dev->caps_blob[q], dev->caps_len[q]);
-}
-
-static void init_params(struct stream *s)
-{
-	struct params *in = &s->params[Q_IN], *out = &s->params[Q_OUT];
-
-	*in = (struct params){
-		.format = s->coded_format, .min_buffers = 1, .max_buffers = 32,
-		.frame_rate = 30, .num_planes = 1,
-	};
-	in->plane_size[0] = DEFAULT_BITSTREAM_SIZE;
-	*out = (struct params){
-		.format = VIRTIO_VIDEO_FORMAT_NV12, .min_buffers = OUTPUT_MIN_BUFFERS,
-		.max_buffers = 32, .frame_rate = 30,
-	};
-	compute_layout(out, NULL);
+	vv_push_reply(dev, cmd->elem, dev->caps_blob[q], dev->caps_len[q]);
 }
 
 static bool mem_type_allowed(struct vv_video_dev *dev, uint32_t mem_type)
@@ -1096,13 +333,6 @@ static bool mem_type_allowed(struct vv_video_dev *dev, uint32_t mem_type)
 	       vu_has_feature(&dev->vu, VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT);
 }
 
-static int decoder_event_fd(struct vv_video_dev *dev, struct vv_decoder *dec)
-{
-	int fd = dev->codec->event_fd ? dev->codec->event_fd(dec) : -1;
-
-	return fd < 0 ? -1 : fd;
-}
-
 static void cmd_stream_create(struct command *cmd)
 {
 	const struct virtio_video_stream_create *req = (const void *)cmd->buf;
@@ -1110,13 +340,13 @@ static void cmd_stream_create(struct command *cmd)
 	uint32_t coded = le32toh(req->coded_format);
 	uint32_t in_mem = le32toh(req->in_mem_type), out_mem = le32toh(req->out_mem_type);
 	struct stream *s;
-	int ret;
+	uint32_t type;
 
 	if (find_stream(dev, cmd->stream_id)) {
 		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION);
 		return;
 	}
-	if (!has_format(dev->caps.coded, dev->caps.num_coded, coded) ||
+	if (!vv_coded_caps(dev, coded) ||
 	    !mem_type_allowed(dev, in_mem) || !mem_type_allowed(dev, out_mem)) {
 		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
 		return;
@@ -1130,19 +360,17 @@ static void cmd_stream_create(struct command *cmd)
 		reply(cmd, VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY);
 		return;
 	}
-	ret = dev->codec->decoder_create(coded, &s->dec);
-	if (ret < 0) {
-		free(s);
-		reply(cmd, ret == VV_CODEC_ERR_NOMEM ? VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY :
-		      VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
-		return;
-	}
 	s->id = cmd->stream_id;
 	s->coded_format = coded;
-	s->event_fd = decoder_event_fd(dev, s->dec);
+	s->event_fd = -1;
 	s->mem_type[Q_IN] = in_mem;
 	s->mem_type[Q_OUT] = out_mem;
-	init_params(s);
+	type = dev->role->stream_init(dev, s);
+	if (type != VIRTIO_VIDEO_RESP_OK_NODATA) {
+		free(s);
+		reply(cmd, type);
+		return;
+	}
 	s->next = dev->streams;
 	dev->streams = s;
 	dev->num_streams++;
@@ -1202,22 +430,8 @@ static void cmd_stream_drain(struct command *cmd)
 	}
 	s->drain_elem = cmd->elem;
 	cmd->elem = NULL;
-	if (s->queued_head[Q_IN]) {
-		/* New bitstream first; then the codec is flushed (again). */
-		forget_flush(s);
-	} else if (s->drain_flushed) {
-		/*
-		 * A drain that QUEUE_CLEAR(OUTPUT) cancelled (a resolution
-		 * change found after the flush), sent again: no second flush;
-		 * it ends with the pictures left, on the DRAINED still due or
-		 * already seen.
-		 */
-		log_info("stream %u: drain resumed (codec flushed before, %s)", s->id,
-			 s->codec_drained ? "drained" : "drain end due");
-		if (s->codec_drained)
-			mark_drain_end(s);
-	}
-	pump(cmd->dev, s);
+	cmd->dev->role->drain_begin(cmd->dev, s);
+	cmd->dev->role->pump(cmd->dev, s);
 }
 
 /* Resolves the UUIDs of a virtio-object RESOURCE_CREATE; one per plane buffer. */
@@ -1298,7 +512,7 @@ static uint32_t parse_entries(struct command *cmd, struct stream *s, struct reso
 		const struct vv_object_entry *entries = single ? r->entries : r->entries + r->first_entry[i];
 		unsigned int n = single ? r->total_entries : r->num_entries[i];
 
-		if (r->plane_offsets[i] >= entries_length(entries, n))
+		if (r->plane_offsets[i] >= vv_entries_length(entries, n))
 			return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
 	}
 	return VIRTIO_VIDEO_RESP_OK_NODATA;
@@ -1368,7 +582,7 @@ static void cmd_resource_create(struct command *cmd)
 	else
 		type = parse_entries(cmd, s, r, req);
 	if (type != VIRTIO_VIDEO_RESP_OK_NODATA) {
-		resource_free(r);
+		vv_resource_free(r);
 		reply(cmd, type);
 		return;
 	}
@@ -1406,22 +620,18 @@ static void cmd_resource_queue(struct command *cmd)
 	}
 	r->timestamp = le64toh(req->timestamp);
 	r->data_size = 0;
-	if (q == Q_IN) {
-		const struct vv_object_entry *entries;
-		unsigned int n;
-		uint64_t offset, limit;
+	if (cmd->dev->role->check_queue) {
+		uint32_t type = cmd->dev->role->check_queue(cmd->dev, s, q, r, req);
 
-		r->data_size = le32toh(req->num_data_sizes) ? le32toh(req->data_sizes[0]) : 0;
-		if (!plane_location(r, &s->params[Q_IN], 0, &entries, &n, &offset, &limit) ||
-		    offset + r->data_size > limit) {
-			reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+		if (type != VIRTIO_VIDEO_RESP_OK_NODATA) {
+			reply(cmd, type);
 			return;
 		}
 	}
 	r->elem = cmd->elem;
 	cmd->elem = NULL;
 	enqueue(s, q, r);
-	pump(cmd->dev, s);
+	cmd->dev->role->pump(cmd->dev, s);
 }
 
 static void cmd_queue_clear(struct command *cmd)
@@ -1431,18 +641,9 @@ static void cmd_queue_clear(struct command *cmd)
 
 	if (q < 0)
 		return;
-	flush_queued(cmd->dev, s, q);
+	vv_flush_queued(cmd->dev, s, q);
 	cancel_drain(cmd->dev, s);
-	if (q == Q_IN) {
-		drop_pictures(cmd->dev, s);
-		cmd->dev->codec->reset(s->dec);
-		forget_flush(s);
-		s->flushes_out = 0;
-		s->failed = false;
-		s->late_error = false;
-	} else {
-		s->res_change_pending = false;
-	}
+	cmd->dev->role->queue_clear(cmd->dev, s, q);
 	reply(cmd, VIRTIO_VIDEO_RESP_OK_NODATA);
 }
 
@@ -1458,10 +659,9 @@ static void cmd_resource_destroy_all(struct command *cmd)
 		return;
 	}
 	free_resources(s, q);
-	if (q == Q_OUT)
-		s->res_change_pending = false;
+	cmd->dev->role->resources_destroyed(cmd->dev, s, q);
 	reply(cmd, VIRTIO_VIDEO_RESP_OK_NODATA);
-	pump(cmd->dev, s);
+	cmd->dev->role->pump(cmd->dev, s);
 }
 
 static void params_to_wire(const struct params *p, int q, struct virtio_video_params *w)
@@ -1494,76 +694,7 @@ static void cmd_get_params(struct command *cmd)
 	resp.hdr.type = htole32(VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
 	resp.hdr.stream_id = htole32(s->id);
 	params_to_wire(&s->params[q], q, &resp.params);
-	push_reply(cmd->dev, cmd->elem, &resp, sizeof(resp));
-}
-
-static uint32_t set_input_params(struct vv_video_dev *dev, struct stream *s,
-				 const struct virtio_video_params *w)
-{
-	uint32_t format = le32toh(w->format);
-	uint32_t size = le32toh(w->plane_formats[0].plane_size);
-	struct params *p = &s->params[Q_IN];
-
-	if (!has_format(dev->caps.coded, dev->caps.num_coded, format))
-		return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
-	if (format != s->coded_format) {
-		struct vv_decoder *dec;
-
-		if (s->queued_head[Q_IN] || s->drain_elem)
-			return VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION;
-		if (dev->codec->decoder_create(format, &dec) < 0)
-			return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
-		drop_pictures(dev, s);
-		dev->codec->decoder_destroy(s->dec);
-		s->dec = dec;
-		s->event_fd = decoder_event_fd(dev, dec);
-		forget_flush(s);
-		s->flushes_out = 0;
-		s->coded_format = format;
-		s->failed = false;
-		s->late_error = false;
-		p->format = format;
-	}
-	if (size)
-		p->plane_size[0] = size;
-	p->width = le32toh(w->frame_width);
-	p->height = le32toh(w->frame_height);
-	if (le32toh(w->frame_rate))
-		p->frame_rate = le32toh(w->frame_rate);
-	return VIRTIO_VIDEO_RESP_OK_NODATA;
-}
-
-static uint32_t set_output_params(struct vv_video_dev *dev, struct stream *s,
-				  const struct virtio_video_params *w)
-{
-	uint32_t format = le32toh(w->format);
-	uint32_t stride[VIRTIO_VIDEO_MAX_PLANES];
-	struct params p = s->params[Q_OUT];
-
-	if (!has_format(dev->caps.raw, dev->caps.num_raw, format))
-		return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
-	p.format = format;
-	if (!s->size_known) {
-		/* Before the first picture the driver's size stands. */
-		p.width = le32toh(w->frame_width);
-		p.height = le32toh(w->frame_height);
-		if (p.width > dev->caps.max_width || p.height > dev->caps.max_height)
-			return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
-	}
-	for (unsigned int i = 0; i < VIRTIO_VIDEO_MAX_PLANES; i++) {
-		uint32_t row_bytes, rows;
-
-		stride[i] = le32toh(w->plane_formats[i].stride);
-		if (i < format_planes(format) && stride[i]) {
-			plane_geometry(format, i, p.width, p.height, &row_bytes, &rows);
-			if (stride[i] < row_bytes || stride[i] > (1u << 16))
-				return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
-		}
-	}
-	compute_layout(&p, stride);
-	s->params[Q_OUT] = p;
-	s->res_change_pending = false;
-	return VIRTIO_VIDEO_RESP_OK_NODATA;
+	vv_push_reply(cmd->dev, cmd->elem, &resp, sizeof(resp));
 }
 
 /* SET_PARAMS of queue q (already checked); nothing changes unless it returns OK. */
@@ -1572,7 +703,7 @@ static uint32_t set_queue_params(struct vv_video_dev *dev, struct stream *s, int
 {
 	if (le32toh(w->num_planes) > VIRTIO_VIDEO_MAX_PLANES)
 		return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
-	return q == Q_IN ? set_input_params(dev, s, w) : set_output_params(dev, s, w);
+	return dev->role->set_params(dev, s, q, w);
 }
 
 static void cmd_set_params(struct command *cmd)
@@ -1589,7 +720,7 @@ static void cmd_set_params(struct command *cmd)
 		       set_queue_params(cmd->dev, s, q, &req->params);
 	reply(cmd, type);
 	if (type == VIRTIO_VIDEO_RESP_OK_NODATA)
-		pump(cmd->dev, s);
+		cmd->dev->role->pump(cmd->dev, s);
 }
 
 /*
@@ -1641,7 +772,7 @@ static void cmd_get_params_ext(struct command *cmd)
 	params_to_wire(&s->params[q], q, &resp.params.base);
 	resp.params.resource_type = htole32(s->mem_type[q]);
 	log_params_ext_use(s, q, s->mem_type[q], s->mem_type[q], false);
-	push_reply(cmd->dev, cmd->elem, &resp, sizeof(resp));
+	vv_push_reply(cmd->dev, cmd->elem, &resp, sizeof(resp));
 }
 
 /*
@@ -1687,46 +818,28 @@ static void cmd_set_params_ext(struct command *cmd)
 	}
 	reply(cmd, type);
 	if (type == VIRTIO_VIDEO_RESP_OK_NODATA)
-		pump(dev, s);
+		dev->role->pump(dev, s);
 }
 
-/* Profiles and levels a decoder answers for QUERY_CONTROL. */
-static unsigned int control_values(uint32_t control, uint32_t format, uint32_t *v)
+/* Profiles or levels the plugin offers for a format, for QUERY_CONTROL. */
+static unsigned int control_values(const struct vv_codec_format *f, uint32_t control,
+				   const uint32_t **values)
 {
-	unsigned int n = 0;
-
 	if (control == VIRTIO_VIDEO_CONTROL_PROFILE) {
-		switch (format) {
-		case VIRTIO_VIDEO_FORMAT_H264:
-			v[n++] = VIRTIO_VIDEO_PROFILE_H264_BASELINE;
-			v[n++] = VIRTIO_VIDEO_PROFILE_H264_MAIN;
-			v[n++] = VIRTIO_VIDEO_PROFILE_H264_HIGH;
-			break;
-		case VIRTIO_VIDEO_FORMAT_HEVC:
-			v[n++] = VIRTIO_VIDEO_PROFILE_HEVC_MAIN;
-			break;
-		case VIRTIO_VIDEO_FORMAT_VP8:
-			for (uint32_t p = VIRTIO_VIDEO_PROFILE_VP8_MIN;
-			     p <= VIRTIO_VIDEO_PROFILE_VP8_MAX; p++)
-				v[n++] = p;
-			break;
-		case VIRTIO_VIDEO_FORMAT_VP9:
-			v[n++] = VIRTIO_VIDEO_PROFILE_VP9_PROFILE0;
-			break;
-		}
-	} else if (control == VIRTIO_VIDEO_CONTROL_LEVEL &&
-		   format == VIRTIO_VIDEO_FORMAT_H264) {
-		for (uint32_t l = VIRTIO_VIDEO_LEVEL_H264_MIN; l <= VIRTIO_VIDEO_LEVEL_H264_MAX; l++)
-			v[n++] = l;
+		*values = f->profiles;
+		return f->num_profiles < VV_CODEC_MAX_VALUES ? f->num_profiles : VV_CODEC_MAX_VALUES;
 	}
-	return n;
+	*values = f->levels;
+	return f->num_levels < VV_CODEC_MAX_VALUES ? f->num_levels : VV_CODEC_MAX_VALUES;
 }
 
 static void cmd_query_control(struct command *cmd)
 {
 	const struct virtio_video_query_control *req = (const void *)cmd->buf;
 	struct vv_video_dev *dev = cmd->dev;
-	uint32_t control = le32toh(req->control), format, values[32];
+	uint32_t control = le32toh(req->control), values[VV_CODEC_MAX_VALUES];
+	const struct vv_codec_format *f;
+	const uint32_t *offered;
 	uint8_t resp[sizeof(struct virtio_video_query_control_resp) +
 		     sizeof(struct virtio_video_query_control_resp_profile) + sizeof(values)];
 	struct virtio_video_query_control_resp_profile list = { 0 };
@@ -1747,24 +860,77 @@ static void cmd_query_control(struct command *cmd)
 		return;
 	}
 	memcpy(&arg, cmd->buf + sizeof(*req), sizeof(arg));
-	format = le32toh(arg.format);
-	if (!has_format(dev->caps.coded, dev->caps.num_coded, format)) {
+	f = vv_coded_caps(dev, le32toh(arg.format));
+	if (!f) {
 		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
 		return;
 	}
-	n = control_values(control, format, values);
+	n = control_values(f, control, &offered);
 	if (!n) {
 		reply(cmd, VIRTIO_VIDEO_RESP_ERR_UNSUPPORTED_CONTROL);
 		return;
 	}
 	list.num = htole32(n);
 	for (unsigned int i = 0; i < n; i++)
-		values[i] = htole32(values[i]);
+		values[i] = htole32(offered[i]);
 	memcpy(resp, &hdr, sizeof(hdr));
 	memcpy(resp + sizeof(hdr), &list, sizeof(list));
 	memcpy(resp + sizeof(hdr) + sizeof(list), values, n * sizeof(uint32_t));
 	len = sizeof(hdr) + sizeof(list) + n * sizeof(uint32_t);
-	push_reply(dev, cmd->elem, resp, len);
+	vv_push_reply(dev, cmd->elem, resp, len);
+}
+
+/* GET_CONTROL: the role's value, as `le32 value; pad[4]` after the header. */
+static void cmd_get_control(struct command *cmd)
+{
+	const struct virtio_video_get_control *req = (const void *)cmd->buf;
+	struct {
+		struct virtio_video_get_control_resp resp;
+		struct virtio_video_control_val_bitrate val;
+	} answer;
+	struct stream *s = command_stream(cmd);
+	uint32_t value = 0, type;
+
+	if (!s)
+		return;
+	type = cmd->dev->role->get_control ?
+	       cmd->dev->role->get_control(cmd->dev, s, le32toh(req->control), &value) :
+	       VIRTIO_VIDEO_RESP_ERR_UNSUPPORTED_CONTROL;
+	if (type != VIRTIO_VIDEO_RESP_OK_GET_CONTROL) {
+		reply(cmd, type);
+		return;
+	}
+	memset(&answer, 0, sizeof(answer));
+	answer.resp.hdr.type = htole32(type);
+	answer.resp.hdr.stream_id = htole32(s->id);
+	answer.val.bitrate = htole32(value);
+	vv_push_reply(cmd->dev, cmd->elem, &answer, sizeof(answer));
+}
+
+/* SET_CONTROL: every value is `le32 value; pad[4]` after the control. */
+static void cmd_set_control(struct command *cmd)
+{
+	const struct virtio_video_set_control *req = (const void *)cmd->buf;
+	struct virtio_video_control_val_bitrate val;
+	struct stream *s = command_stream(cmd);
+	uint32_t type;
+
+	if (!s)
+		return;
+	if (!cmd->dev->role->set_control) {
+		reply(cmd, VIRTIO_VIDEO_RESP_ERR_UNSUPPORTED_CONTROL);
+		return;
+	}
+	if (cmd->len < sizeof(*req) + sizeof(val)) {
+		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+		return;
+	}
+	memcpy(&val, cmd->buf + sizeof(*req), sizeof(val));
+	type = cmd->dev->role->set_control(cmd->dev, s, le32toh(req->control),
+					   le32toh(val.bitrate));
+	reply(cmd, type);
+	if (type == VIRTIO_VIDEO_RESP_OK_NODATA)
+		cmd->dev->role->pump(cmd->dev, s);
 }
 
 static const struct {
@@ -1784,8 +950,8 @@ static const struct {
 	[0x8] = { sizeof(struct virtio_video_get_params), true, cmd_get_params },
 	[0x9] = { sizeof(struct virtio_video_set_params), true, cmd_set_params },
 	[0xA] = { sizeof(struct virtio_video_query_control), false, cmd_query_control },
-	[0xB] = { sizeof(struct virtio_video_get_control), true, NULL },
-	[0xC] = { sizeof(struct virtio_video_set_control), true, NULL },
+	[0xB] = { sizeof(struct virtio_video_get_control), true, cmd_get_control },
+	[0xC] = { sizeof(struct virtio_video_set_control), true, cmd_set_control },
 	[0xD] = { sizeof(struct virtio_video_get_params_ext), true, cmd_get_params_ext },
 	[0xE] = { sizeof(struct virtio_video_set_params_ext), true, cmd_set_params_ext },
 };
@@ -1854,6 +1020,7 @@ static uint64_t video_get_features(struct vu_dev *vu)
 		     (1ull << VIRTIO_VIDEO_F_RESOURCE_GUEST_PAGES) |
 		     (1ull << VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG);
 
+	f |= to_video(vu)->role->features;
 	if (to_video(vu)->per_res_mem)
 		f |= 1ull << VIRTIO_VIDEO_F_PER_RESOURCE_MEM_TYPE;
 	/* UUIDs can only be resolved with a GPU device in this process. */
@@ -1930,9 +1097,27 @@ static const struct vu_dev_ops video_ops = {
 
 /* ---- capabilities ---- */
 
+bool vv_raw_format_offered(const struct vv_video_dev *dev, uint32_t format)
+{
+	return vv_has_format(dev->caps->raw, dev->caps->num_raw, format);
+}
+
+const struct vv_codec_format *vv_coded_caps(const struct vv_video_dev *dev, uint32_t format)
+{
+	for (unsigned int i = 0; i < dev->caps->num_coded; i++)
+		if (dev->caps->coded[i].format == format)
+			return &dev->caps->coded[i];
+	return NULL;
+}
+
+static uint32_t or_default(uint32_t v, uint32_t def)
+{
+	return v ? v : def;
+}
+
 /* Appends one format descriptor with one frame-size entry to blob at *len. */
 static void caps_add_desc(uint8_t *blob, size_t *len, uint64_t mask, uint32_t format,
-			  uint32_t layouts, const struct vv_codec_caps *c)
+			  uint32_t layouts, const struct vv_codec_format *c)
 {
 	struct virtio_video_format_desc desc = {
 		.mask = htole64(mask),
@@ -1942,11 +1127,16 @@ static void caps_add_desc(uint8_t *blob, size_t *len, uint64_t mask, uint32_t fo
 		.num_frames = htole32(1),
 	};
 	struct virtio_video_format_frame frame = {
-		.width = { htole32(c->min_width), htole32(c->max_width), htole32(1), { 0 } },
-		.height = { htole32(c->min_height), htole32(c->max_height), htole32(1), { 0 } },
+		.width = { htole32(c->min_width), htole32(c->max_width),
+			   htole32(or_default(c->width_step, 1)), { 0 } },
+		.height = { htole32(c->min_height), htole32(c->max_height),
+			    htole32(or_default(c->height_step, 1)), { 0 } },
 		.num_rates = htole32(1),
 	};
-	struct virtio_video_format_range rate = { htole32(1), htole32(120), htole32(1), { 0 } };
+	struct virtio_video_format_range rate = {
+		htole32(or_default(c->min_fps, 1)), htole32(or_default(c->max_fps, 120)),
+		htole32(1), { 0 }
+	};
 
 	memcpy(blob + *len, &desc, sizeof(desc));
 	*len += sizeof(desc);
@@ -1956,16 +1146,41 @@ static void caps_add_desc(uint8_t *blob, size_t *len, uint64_t mask, uint32_t fo
 	*len += sizeof(rate);
 }
 
+/* Raw frames take any size some coded format takes. */
+static void raw_range(const struct vv_codec_role_caps *c, struct vv_codec_format *raw)
+{
+	memset(raw, 0, sizeof(*raw));
+	raw->min_width = raw->min_height = UINT32_MAX;
+	for (unsigned int i = 0; i < c->num_coded; i++) {
+		const struct vv_codec_format *f = &c->coded[i];
+
+		if (f->min_width < raw->min_width)
+			raw->min_width = f->min_width;
+		if (f->min_height < raw->min_height)
+			raw->min_height = f->min_height;
+		if (f->max_width > raw->max_width)
+			raw->max_width = f->max_width;
+		if (f->max_height > raw->max_height)
+			raw->max_height = f->max_height;
+		if (f->max_fps > raw->max_fps)
+			raw->max_fps = f->max_fps;
+	}
+	raw->min_fps = 1;
+}
+
 static bool build_caps(struct vv_video_dev *dev)
 {
-	const struct vv_codec_caps *c = &dev->caps;
+	const struct vv_codec_role_caps *c = dev->caps;
 	size_t per_desc = sizeof(struct virtio_video_format_desc) +
 			  sizeof(struct virtio_video_format_frame) +
 			  sizeof(struct virtio_video_format_range);
+	struct vv_codec_format raw;
 
+	raw_range(c, &raw);
 	for (int q = 0; q < Q_COUNT; q++) {
-		unsigned int n = q == Q_IN ? c->num_coded : c->num_raw;
-		unsigned int other = q == Q_IN ? c->num_raw : c->num_coded;
+		bool coded = q == dev->role->coded_queue;
+		unsigned int n = coded ? c->num_coded : c->num_raw;
+		unsigned int other = coded ? c->num_raw : c->num_coded;
 		uint64_t mask = other >= 64 ? ~0ull : (1ull << other) - 1;
 		struct virtio_video_query_capability_resp hdr = {
 			.hdr.type = htole32(VIRTIO_VIDEO_RESP_OK_QUERY_CAPABILITY),
@@ -1979,13 +1194,13 @@ static bool build_caps(struct vv_video_dev *dev)
 		memcpy(dev->caps_blob[q], &hdr, sizeof(hdr));
 		len = sizeof(hdr);
 		for (unsigned int i = 0; i < n; i++) {
-			if (q == Q_IN)
-				caps_add_desc(dev->caps_blob[q], &len, mask, c->coded[i],
-					      VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER, c);
+			if (coded)
+				caps_add_desc(dev->caps_blob[q], &len, mask, c->coded[i].format,
+					      VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER, &c->coded[i]);
 			else
 				caps_add_desc(dev->caps_blob[q], &len, mask, c->raw[i],
 					      VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER |
-					      VIRTIO_VIDEO_PLANES_LAYOUT_PER_PLANE, c);
+					      VIRTIO_VIDEO_PLANES_LAYOUT_PER_PLANE, &raw);
 		}
 		dev->caps_len[q] = len;
 		if (len > CAPS_MAX_LENGTH)
@@ -1994,28 +1209,59 @@ static bool build_caps(struct vv_video_dev *dev)
 	return true;
 }
 
+/* The plugin's formats for this role, kept to what the device can serve. */
+static bool take_caps(struct vv_video_dev *dev)
+{
+	struct vv_codec_role_caps *c;
+
+	dev->codec->get_caps(&dev->all_caps);
+	dev->caps = dev->role->caps(&dev->all_caps, dev->codec);
+	if (!dev->caps)
+		return false;
+	c = (struct vv_codec_role_caps *)dev->caps;
+	if (c->num_coded > VV_CODEC_MAX_FORMATS)
+		c->num_coded = VV_CODEC_MAX_FORMATS;
+	if (c->num_raw > VV_CODEC_MAX_FORMATS)
+		c->num_raw = VV_CODEC_MAX_FORMATS;
+	/* Keep only the raw formats this device can lay out. */
+	for (unsigned int i = 0; i < c->num_raw;) {
+		if (vv_layout_num_planes(c->raw[i])) {
+			i++;
+			continue;
+		}
+		c->raw[i] = c->raw[--c->num_raw];
+	}
+	for (unsigned int i = 0; i < c->num_coded; i++) {
+		struct vv_codec_format *f = &c->coded[i];
+
+		if (f->num_profiles > VV_CODEC_MAX_VALUES)
+			f->num_profiles = VV_CODEC_MAX_VALUES;
+		if (f->num_levels > VV_CODEC_MAX_VALUES)
+			f->num_levels = VV_CODEC_MAX_VALUES;
+		/* Sizes the layout code can take (frame_layout.c). */
+		if (f->max_width > (1u << 16))
+			f->max_width = 1u << 16;
+		if (f->max_height > (1u << 16))
+			f->max_height = 1u << 16;
+	}
+	return c->num_coded && c->num_raw;
+}
+
 struct vv_video_dev *vv_video_dev_new(const struct vv_codec_ops *codec,
-				      struct vv_object_table *objects)
+				      struct vv_object_table *objects, enum vv_video_role role)
 {
 	struct vv_video_dev *dev = calloc(1, sizeof(*dev));
 
 	if (!dev)
 		return NULL;
+	dev->role = role == VV_ROLE_ENCODER ? &vv_encoder_role : &vv_decoder_role;
 	dev->codec = codec;
 	dev->objects = objects;
 	dev->params_ext = true;
 	dev->per_res_mem = true;
-	codec->get_caps(&dev->caps);
-	/* Keep only the raw formats this device can lay out. */
-	for (unsigned int i = 0; i < dev->caps.num_raw;) {
-		if (format_planes(dev->caps.raw[i])) {
-			i++;
-			continue;
-		}
-		dev->caps.raw[i] = dev->caps.raw[--dev->caps.num_raw];
-	}
-	if (!dev->caps.num_coded || !dev->caps.num_raw || !build_caps(dev)) {
-		log_error("codec plugin %s offers nothing usable", codec->name);
+	if (!take_caps(dev) || !build_caps(dev)) {
+		log_error("codec plugin %s offers nothing usable as a%s %s", codec->name,
+			  role == VV_ROLE_ENCODER ? "n" : "", dev->role->name);
 		vv_video_dev_free(dev);
 		return NULL;
 	}
@@ -2039,6 +1285,11 @@ struct vu_dev *vv_video_dev_vu(struct vv_video_dev *dev)
 	return &dev->vu;
 }
 
+uint32_t vv_video_dev_id(const struct vv_video_dev *dev)
+{
+	return dev->role->device_id;
+}
+
 void vv_video_dev_set_params_ext(struct vv_video_dev *dev, bool enabled)
 {
 	dev->params_ext = enabled;
@@ -2049,20 +1300,6 @@ void vv_video_dev_set_per_resource_mem(struct vv_video_dev *dev, bool enabled)
 	dev->per_res_mem = enabled;
 }
 
-/*
- * An asynchronous decoder's fd is polled while the stream can take a
- * picture: not failed, fewer than MAX_PENDING_PICTURES pending, and an
- * OUTPUT resource queued to write into (before the first size is known the
- * picture is wanted anyway: it announces the size). Otherwise the pictures
- * wait in the codec and the fd is polled again once RESOURCE_QUEUE on OUTPUT
- * (or a drain) made room, so a readable fd never makes the loop spin.
- */
-static bool stream_wants_pictures(const struct stream *s)
-{
-	return s->event_fd >= 0 && !s->failed && s->picture_count < MAX_PENDING_PICTURES &&
-	       (!s->size_known || s->queued_head[Q_OUT]);
-}
-
 unsigned int vv_video_dev_poll_fds(struct vv_video_dev *dev, int *fds, unsigned int max)
 {
 	unsigned int n = 0;
@@ -2070,7 +1307,7 @@ unsigned int vv_video_dev_poll_fds(struct vv_video_dev *dev, int *fds, unsigned 
 	if (dev->vu.sock < 0)
 		return 0;
 	for (struct stream *s = dev->streams; s && n < max; s = s->next)
-		if (stream_wants_pictures(s))
+		if (dev->role->wants_events(s))
 			fds[n++] = s->event_fd;
 	return n;
 }
@@ -2080,12 +1317,8 @@ void vv_video_dev_fd_ready(struct vv_video_dev *dev, int fd)
 	for (struct stream *s = dev->streams; s; s = s->next) {
 		if (s->event_fd != fd)
 			continue;
-		/* The same path as after decode(): at most MAX_PENDING_PICTURES. */
-		if (stream_wants_pictures(s)) {
-			collect_pictures(dev, s);
-			announce_early(dev, s);
-			pump(dev, s);
-		}
+		if (dev->role->wants_events(s))
+			dev->role->event_ready(dev, s);
 		return;
 	}
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The virtio-video decoder device model: parses and validates every command,
- * keeps streams and resources, drives a codec plugin, posts events.
+ * The virtio-video device model, decoder (virtio ID 31) or encoder (30):
+ * parses and validates every command, keeps streams and resources, drives a
+ * codec plugin, posts events.
  * Behaviour is specified in docs/protocol.md.
  */
 #ifndef VV_VIDEO_DEV_H
@@ -17,9 +18,19 @@ struct vv_video_dev;
 
 struct vv_object_table;
 
-/* objects: the table shared with a GPU device, or NULL when there is none. */
+enum vv_video_role {
+	VV_ROLE_DECODER,
+	VV_ROLE_ENCODER,
+};
+
+/*
+ * objects: the table shared with a GPU device, or NULL when there is none.
+ * NULL if the plugin cannot serve the role.
+ */
 struct vv_video_dev *vv_video_dev_new(const struct vv_codec_ops *codec,
-				      struct vv_object_table *objects);
+				      struct vv_object_table *objects, enum vv_video_role role);
+/* The virtio device ID the front-end must present (VIRTIO_VIDEO_DEVICE_ID_*). */
+uint32_t vv_video_dev_id(const struct vv_video_dev *dev);
 void vv_video_dev_free(struct vv_video_dev *dev);
 struct vu_dev *vv_video_dev_vu(struct vv_video_dev *dev);
 /*
