@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "../host/codec.h"
+#include "../host/frame_layout.h"
 #include "../include/virtio_video.h"
 
 /* What receive() hands out next: a picture (frame) or a status (no frame). */
@@ -251,24 +252,59 @@ static void ff_fini(void)
 	hw_type = AV_HWDEVICE_TYPE_NONE;
 }
 
+/*
+ * The profiles the decoder takes and write() can serve: 8-bit 4:2:0 (High 10,
+ * 4:2:2, Main 10, VP9 profiles 1-3 decode to formats we do not write).
+ */
+static void decoder_profiles(struct vv_codec_format *f)
+{
+	switch (f->format) {
+	case VIRTIO_VIDEO_FORMAT_H264:
+		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_BASELINE;
+		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_MAIN;
+		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_EXTENDED;
+		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_HIGH;
+		for (uint32_t l = VIRTIO_VIDEO_LEVEL_H264_MIN; l <= VIRTIO_VIDEO_LEVEL_H264_MAX; l++)
+			f->levels[f->num_levels++] = l;
+		break;
+	case VIRTIO_VIDEO_FORMAT_HEVC:
+		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_HEVC_MAIN;
+		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_HEVC_MAIN_STILL_PICTURE;
+		break;
+	case VIRTIO_VIDEO_FORMAT_VP8:
+		for (uint32_t p = VIRTIO_VIDEO_PROFILE_VP8_MIN; p <= VIRTIO_VIDEO_PROFILE_VP8_MAX; p++)
+			f->profiles[f->num_profiles++] = p;
+		break;
+	case VIRTIO_VIDEO_FORMAT_VP9:
+		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_VP9_PROFILE0;
+		break;
+	}
+}
+
 static void ff_get_caps(struct vv_codec_caps *caps)
 {
+	struct vv_codec_role_caps *dec = &caps->decoder;
+
 	memset(caps, 0, sizeof(*caps));
-	for (size_t i = 0; i < NUM_CODED; i++) {
+	for (size_t i = 0; i < NUM_CODED && dec->num_coded < VV_CODEC_MAX_FORMATS; i++) {
+		struct vv_codec_format *f = &dec->coded[dec->num_coded];
+
 		if (!avcodec_find_decoder(coded_formats[i].id))
 			continue;
-		caps->impl[caps->num_coded] = impl_text[i][0] ? impl_text[i] : NULL;
-		caps->coded[caps->num_coded++] = coded_formats[i].format;
+		*f = (struct vv_codec_format){
+			.format = coded_formats[i].format,
+			.impl = impl_text[i][0] ? impl_text[i] : NULL,
+			.min_width = 16, .max_width = 4096, .min_height = 16, .max_height = 4096,
+			.min_fps = 1, .max_fps = 120,
+		};
+		decoder_profiles(f);
+		dec->num_coded++;
 	}
-	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_NV12;
-	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_YUV420;
-	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_YVU420;
-	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_BGRA8888;
-	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_ARGB8888;
-	caps->min_width = 16;
-	caps->min_height = 16;
-	caps->max_width = 4096;
-	caps->max_height = 4096;
+	dec->raw[dec->num_raw++] = VIRTIO_VIDEO_FORMAT_NV12;
+	dec->raw[dec->num_raw++] = VIRTIO_VIDEO_FORMAT_YUV420;
+	dec->raw[dec->num_raw++] = VIRTIO_VIDEO_FORMAT_YVU420;
+	dec->raw[dec->num_raw++] = VIRTIO_VIDEO_FORMAT_BGRA8888;
+	dec->raw[dec->num_raw++] = VIRTIO_VIDEO_FORMAT_ARGB8888;
 }
 
 static void out_clear(struct vv_decoder *d)
@@ -993,9 +1029,16 @@ static void deinterleave_uv(uint8_t *u, uint32_t u_stride, uint8_t *v, uint32_t 
 	}
 }
 
-static bool plane_fits(const struct vv_plane *p, uint32_t row_bytes, uint32_t rows)
+/* Every plane of the format holds a w x h picture (frame_layout.h's rules). */
+static bool planes_fit(const struct vv_plane *planes, unsigned int num_planes, uint32_t format,
+		       uint32_t w, uint32_t h)
 {
-	return p->stride >= row_bytes && (uint64_t)p->stride * rows <= p->size;
+	if (num_planes != vv_layout_num_planes(format))
+		return false;
+	for (unsigned int i = 0; i < num_planes; i++)
+		if (!vv_layout_plane_fits(&planes[i], format, i, w, h))
+			return false;
+	return true;
 }
 
 static int write_rgb(struct vv_decoder *d, const AVFrame *f, enum AVPixelFormat fmt,
@@ -1026,8 +1069,7 @@ static int ff_write(struct vv_decoder *d, const struct vv_picture *pic, uint32_t
 	case VIRTIO_VIDEO_FORMAT_YVU420: {
 		int u = format == VIRTIO_VIDEO_FORMAT_YUV420 ? 1 : 2;
 
-		if (num_planes != 3 || !plane_fits(&planes[0], w, h) ||
-		    !plane_fits(&planes[1], cw, ch) || !plane_fits(&planes[2], cw, ch))
+		if (!planes_fit(planes, num_planes, format, w, h))
 			return VV_CODEC_ERR_INVALID_DATA;
 		copy_plane(planes[0].data, planes[0].stride, f->data[0], f->linesize[0], w, h);
 		if (f->format == AV_PIX_FMT_NV12) {
@@ -1041,8 +1083,7 @@ static int ff_write(struct vv_decoder *d, const struct vv_picture *pic, uint32_t
 		return VV_CODEC_OK;
 	}
 	case VIRTIO_VIDEO_FORMAT_NV12:
-		if (num_planes != 2 || !plane_fits(&planes[0], w, h) ||
-		    !plane_fits(&planes[1], 2 * cw, ch))
+		if (!planes_fit(planes, num_planes, format, w, h))
 			return VV_CODEC_ERR_INVALID_DATA;
 		copy_plane(planes[0].data, planes[0].stride, f->data[0], f->linesize[0], w, h);
 		if (f->format == AV_PIX_FMT_NV12)
@@ -1053,7 +1094,7 @@ static int ff_write(struct vv_decoder *d, const struct vv_picture *pic, uint32_t
 		return VV_CODEC_OK;
 	case VIRTIO_VIDEO_FORMAT_BGRA8888:
 	case VIRTIO_VIDEO_FORMAT_ARGB8888:
-		if (num_planes != 1 || !plane_fits(&planes[0], 4 * w, h))
+		if (!planes_fit(planes, num_planes, format, w, h))
 			return VV_CODEC_ERR_INVALID_DATA;
 		return write_rgb(d, f, format == VIRTIO_VIDEO_FORMAT_BGRA8888 ?
 				 AV_PIX_FMT_BGRA : AV_PIX_FMT_ARGB, &planes[0]);
@@ -1090,14 +1131,9 @@ static int ff_event_fd(struct vv_decoder *d)
 	return d->async ? d->efd : -1;
 }
 
-__attribute__((visibility("default"))) const struct vv_codec_ops vv_codec_plugin = {
-	.abi_version = VV_CODEC_ABI_VERSION,
-	.name = "ffmpeg",
-	.init = ff_init,
-	.fini = ff_fini,
-	.get_caps = ff_get_caps,
-	.decoder_create = ff_decoder_create,
-	.decoder_destroy = ff_decoder_destroy,
+static const struct vv_decoder_ops ff_decoder_ops = {
+	.create = ff_decoder_create,
+	.destroy = ff_decoder_destroy,
 	.decode = ff_decode,
 	.flush = ff_flush,
 	.reset = ff_reset,
@@ -1106,4 +1142,13 @@ __attribute__((visibility("default"))) const struct vv_codec_ops vv_codec_plugin
 	.release = ff_release,
 	.stream_info = ff_stream_info,
 	.event_fd = ff_event_fd,
+};
+
+__attribute__((visibility("default"))) const struct vv_codec_ops vv_codec_plugin = {
+	.abi_version = VV_CODEC_ABI_VERSION,
+	.name = "ffmpeg",
+	.init = ff_init,
+	.fini = ff_fini,
+	.get_caps = ff_get_caps,
+	.decoder = &ff_decoder_ops,
 };

@@ -277,6 +277,14 @@ static void close_fd(int *fd)
 }
 
 /* Re-translates a ring's addresses after SET_VRING_ADDR or a new memory table. */
+/* Rings that share bytes: our used-ring writes would change what we read. */
+static bool overlap(const void *a, uint64_t a_len, const void *b, uint64_t b_len)
+{
+	uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+
+	return x < y + b_len && y < x + a_len;
+}
+
 static bool vring_map(struct vu_dev *dev, struct vu_vring *vr)
 {
 	size_t event = vu_has_feature(dev, VU_F_EVENT_IDX) ? 2 : 0;
@@ -291,7 +299,10 @@ static bool vring_map(struct vu_dev *dev, struct vu_vring *vr)
 	vr->used = qva_to_ptr(dev, vr->used_qva, 4 + 8ull * vr->num + event);
 	if (!vr->desc || !vr->avail || !vr->used ||
 	    ((uintptr_t)vr->desc & 15) || ((uintptr_t)vr->avail & 1) ||
-	    ((uintptr_t)vr->used & 3)) {
+	    ((uintptr_t)vr->used & 3) ||
+	    overlap(vr->desc, 16ull * vr->num, vr->avail, 4 + 2ull * vr->num + event) ||
+	    overlap(vr->desc, 16ull * vr->num, vr->used, 4 + 8ull * vr->num + event) ||
+	    overlap(vr->avail, 4 + 2ull * vr->num + event, vr->used, 4 + 8ull * vr->num + event)) {
 		vr->desc = NULL;
 		vr->avail = NULL;
 		vr->used = NULL;
@@ -443,6 +454,13 @@ struct vu_elem *vu_queue_pop(struct vu_dev *dev, unsigned int q)
 	if (q >= dev->nqueues)
 		return NULL;
 	vr = &dev->vq[q];
+	if (vr->kick_budget) {
+		if (vr->kick_budget == 1) {
+			vr->budget_spent = true;
+			return NULL;
+		}
+		vr->kick_budget--;
+	}
 	for (;;) {
 		unsigned int n = 0, in_num = 0;
 		size_t out_len = 0, in_len = 0;
@@ -525,6 +543,8 @@ void vu_queue_push(struct vu_dev *dev, struct vu_elem *elem, uint32_t len)
 
 /* ---- messages ---- */
 
+static void serve_kick(struct vu_dev *dev, unsigned int q);
+
 static void close_msg_fds(struct vu_msg *msg)
 {
 	for (unsigned int i = 0; i < msg->nfds; i++)
@@ -549,7 +569,19 @@ static bool read_msg(struct vu_dev *dev, struct vu_msg *msg)
 	do {
 		r = recvmsg(dev->sock, &mh, MSG_CMSG_CLOEXEC);
 	} while (r < 0 && errno == EINTR);
+	/*
+	 * A failed recvmsg (ECONNRESET when the front-end died with a reply
+	 * unread) leaves msg_controllen as it was: the control buffer holds
+	 * stale stack bytes, never fds of ours to close.
+	 */
+	if (r < 0) {
+		log_warn("%s: read: %s", dev->name, strerror(errno));
+		return false;
+	}
 	for (cmsg = CMSG_FIRSTHDR(&mh); cmsg; cmsg = CMSG_NXTHDR(&mh, cmsg)) {
+		if (cmsg->cmsg_len < CMSG_LEN(0) ||
+		    cmsg->cmsg_len > mh.msg_controllen - ((char *)cmsg - control))
+			break;
 		if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
 			size_t n = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
@@ -567,10 +599,7 @@ static bool read_msg(struct vu_dev *dev, struct vu_msg *msg)
 	if (r == 0)
 		goto fail_quiet;
 	if (r != (ssize_t)VU_HDR_SIZE || (mh.msg_flags & MSG_CTRUNC)) {
-		if (r < 0)
-			log_warn("%s: read: %s", dev->name, strerror(errno));
-		else
-			log_warn("%s: truncated message header", dev->name);
+		log_warn("%s: truncated message header", dev->name);
 		goto fail_quiet;
 	}
 	msg->request = hdr[0];
@@ -912,8 +941,8 @@ static int handle_msg(struct vu_dev *dev, struct vu_msg *msg)
 		if (!vr)
 			return -1;
 		vr->enabled = msg->payload.state.num != 0;
-		if (vr->enabled && vr->started && dev->ops->queue_kick)
-			dev->ops->queue_kick(dev, msg->payload.state.index);
+		if (vr->enabled && vr->started)
+			serve_kick(dev, msg->payload.state.index);
 		return 0;
 	case VU_GET_CONFIG: {
 		struct vu_msg_config *c = &msg->payload.config;
@@ -1003,6 +1032,31 @@ int vu_kick_fd(struct vu_dev *dev, unsigned int q)
 	return dev->vq[q].kick_fd;
 }
 
+/* The device's kick handler with a budget (struct vu_vring.kick_budget). */
+static void serve_kick(struct vu_dev *dev, unsigned int q)
+{
+	struct vu_vring *vr = &dev->vq[q];
+	uint64_t v;
+
+	if (!vring_usable(vr) || !dev->ops->queue_kick)
+		return;
+	vr->kick_budget = 2u * vr->num + 1;
+	vr->budget_spent = false;
+	dev->ops->queue_kick(dev, q);
+	vr->kick_budget = 0;
+	/* More than a kick's worth: serve the rest on the next round. */
+	if (vr->budget_spent && vr->kick_fd >= 0) {
+		if (!vr->budget_warned)
+			log_warn("%s: queue %u: more than %u buffers in one kick; the rest "
+				 "waits for the next round (logged once)", dev->name, q,
+				 2u * vr->num);
+		vr->budget_warned = true;
+		v = 1;
+		if (write(vr->kick_fd, &v, sizeof(v)) < 0)
+			log_debug("%s: queue %u: re-kick: %s", dev->name, q, strerror(errno));
+	}
+}
+
 void vu_handle_kick(struct vu_dev *dev, unsigned int q)
 {
 	uint64_t v;
@@ -1011,6 +1065,5 @@ void vu_handle_kick(struct vu_dev *dev, unsigned int q)
 		return;
 	if (read(dev->vq[q].kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_warn("%s: kick read failed: %s", dev->name, strerror(errno));
-	if (vring_usable(&dev->vq[q]) && dev->ops->queue_kick)
-		dev->ops->queue_kick(dev, q);
+	serve_kick(dev, q);
 }

@@ -58,6 +58,14 @@ struct vu_vring {
 	uint16_t signalled_used;
 	bool signalled_used_valid;
 	unsigned int inflight;	/* popped but not pushed */
+	/*
+	 * Pops left in the kick being served (0 outside one: no limit). A
+	 * kick takes at most twice the ring size, then comes back through the
+	 * poll loop, so a ring that never empties (a used ring aliasing the
+	 * avail ring bumps avail->idx with every answer) cannot hold the loop.
+	 */
+	unsigned int kick_budget;
+	bool budget_spent, budget_warned;
 };
 
 struct vu_dev;

@@ -215,17 +215,31 @@ static long write_picture(struct vv_video_dev *dev, struct stream *s, struct res
 
 /* ---- the stream engine ---- */
 
+/*
+ * A new picture size, from the codec: checked against the device's own
+ * limits like any size from the guest (the layout is computed in 64 bits and
+ * must fit the wire's 32), else the stream fails rather than announce it.
+ */
 static void announce_size(struct vv_video_dev *dev, struct stream *s, uint32_t width,
 			  uint32_t height)
 {
-	struct params *p = &s->params[Q_OUT];
+	const struct vv_codec_format *caps = vv_coded_caps(dev, s->coded_format);
+	struct params *p = &s->params[Q_OUT], next = *p;
 	struct dec_stream *d = dec_of(s);
 
+	next.width = width;
+	next.height = height;
+	if (!caps || !width || !height || width > caps->max_width ||
+	    height > caps->max_height || !vv_params_layout(&next, NULL)) {
+		log_warn("stream %u: decoded picture size %ux%u is outside the device's limits",
+			 s->id, width, height);
+		drop_pictures(dev, d);
+		vv_stream_fail(dev, s, "picture size out of range");
+		return;
+	}
 	log_info("stream %u: picture size %ux%u (was %ux%u)", s->id, width, height,
 		 p->width, p->height);
-	p->width = width;
-	p->height = height;
-	vv_params_layout(p, NULL);
+	*p = next;
 	d->size_known = true;
 	d->res_change_pending = true;
 	vv_post_event(dev, VIRTIO_VIDEO_EVENT_DECODER_RESOLUTION_CHANGED, s->id);
@@ -246,7 +260,7 @@ static bool output_pictures(struct vv_video_dev *dev, struct stream *s)
 		if (!d->size_known || pp->pic.width != s->params[Q_OUT].width ||
 		    pp->pic.height != s->params[Q_OUT].height) {
 			announce_size(dev, s, pp->pic.width, pp->pic.height);
-			return true;
+			return !s->failed;
 		}
 		if (!s->queued_head[Q_OUT])
 			break;

@@ -173,9 +173,6 @@ struct vv_video_dev {
 /* ---- the core (video_dev.c) ---- */
 
 bool vv_has_format(const uint32_t *list, unsigned int n, uint32_t format);
-/* The caps of coded format `format` in this role, or NULL if not offered. */
-const struct vv_codec_format *vv_coded_caps(const struct vv_video_dev *dev, uint32_t format);
-bool vv_raw_format_offered(const struct vv_video_dev *dev, uint32_t format);
 void vv_push_reply(struct vv_video_dev *dev, struct vu_elem *elem, const void *resp, size_t len);
 void vv_reply_hdr(struct vv_video_dev *dev, struct vu_elem *elem, uint32_t type,
 		  uint32_t stream_id);
@@ -193,6 +190,16 @@ bool vv_params_layout(struct params *p, const uint32_t *wanted_stride);
 /* Strides of SET_PARAMS w for format at width x height; false if one is too small or large. */
 bool vv_wire_strides(const struct virtio_video_params *w, uint32_t format, uint32_t width,
 		     uint32_t height, uint32_t *stride);
+
+/* ---- capabilities (video_caps.c) ---- */
+
+/* Takes the plugin's formats for the device's role; false if none is usable. */
+bool vv_take_caps(struct vv_video_dev *dev);
+/* Builds the QUERY_CAPABILITY answers of both queues. */
+bool vv_build_caps(struct vv_video_dev *dev);
+/* The caps of coded format `format` in this role, or NULL if not offered. */
+const struct vv_codec_format *vv_coded_caps(const struct vv_video_dev *dev, uint32_t format);
+bool vv_raw_format_offered(const struct vv_video_dev *dev, uint32_t format);
 
 /* ---- guest buffers (guest_buf.c) ---- */
 

@@ -33,8 +33,12 @@ $(BUILD)/vu-front-selftest: $(CLIENT_OBJ_DIR)/vu-front-selftest.o $(CLIENT_LIB_O
 	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^ -lpthread
 
 # GPU + video client: virtio-gpu resources as zero-copy decoder output.
-$(BUILD)/vv-gpu-client: $(CLIENT_OBJ_DIR)/vv-gpu-client.o $(CLIENT_LIB_OBJS)
+$(BUILD)/vv-gpu-client: $(CLIENT_OBJ_DIR)/vv-gpu-client.o $(CLIENT_OBJ_DIR)/gpu_front.o $(CLIENT_LIB_OBJS)
 	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^ -lpthread
+
+# Encoder with virtio-gpu resources (UUIDs) as its INPUT frames.
+$(BUILD)/vv-gpu-encode: $(CLIENT_OBJ_DIR)/vv-gpu-encode.o $(CLIENT_OBJ_DIR)/gpu_front.o $(CLIENT_LIB_OBJS)
+	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^
 
 # An asynchronous codec plugin for tests/native/async-plugin.sh: wraps
 # vv-ffmpeg.so and hands out pictures, drains and errors late (timerfd).
@@ -44,6 +48,7 @@ $(BUILD)/test-plugins/vv-async-test.so: $(CLIENT_SRC_DIR)/vv-async-test.c host/c
 
 .PHONY: client-all
 client-all: $(BUILD)/vv-client $(BUILD)/vv-hostile $(BUILD)/vu-front-selftest $(BUILD)/vv-gpu-client \
+	$(BUILD)/vv-gpu-encode \
 	$(BUILD)/test-plugins/vv-async-test.so
 
 ALL_TARGETS += client-all

@@ -1046,6 +1046,47 @@ static void c_mem_table_bad(void)
 	dev.f.sock = -1;
 }
 
+/*
+ * Rings that share bytes: with the used ring on the avail ring every answer
+ * would bump avail->idx and the daemon would pop forever (both devices dead,
+ * SIGTERM ignored). SET_VRING_ADDR must refuse each overlap.
+ */
+static void c_ring_overlap(void)
+{
+	struct {
+		uint32_t index, flags;
+		uint64_t desc, used, avail, log;
+	} a = { 0 };
+	struct {
+		uint32_t index, num;
+	} st = { 0, 64 };
+	uint64_t base;
+
+	raw_connect();
+	if (vu_mem_create(&dev.f, 1, 16 << 20, 0x100000) || vu_set_mem_table(&dev.f))
+		fail("memory: %s", dev.f.err);
+	if (vu_call_ack(&dev.f, VU_SET_VRING_NUM, &st, 8, NULL, 0))
+		fail("SET_VRING_NUM 64 refused: %s", dev.f.err);
+	base = (uintptr_t)dev.f.reg[0].va;
+	a.desc = base;
+	a.avail = base + 8192;
+	a.used = base + 8192;
+	expect_refused(vu_call_ack(&dev.f, VU_SET_VRING_ADDR, &a, sizeof(a), NULL, 0),
+		       "SET_VRING_ADDR used ring on the avail ring");
+	a.used = base + 8192 + 64;
+	expect_refused(vu_call_ack(&dev.f, VU_SET_VRING_ADDR, &a, sizeof(a), NULL, 0),
+		       "SET_VRING_ADDR used ring inside the avail ring");
+	a.avail = base + 512;	/* the table is 1024 bytes */
+	a.used = base + 16384;
+	expect_refused(vu_call_ack(&dev.f, VU_SET_VRING_ADDR, &a, sizeof(a), NULL, 0),
+		       "SET_VRING_ADDR avail ring inside the descriptor table");
+	a.avail = base + 8192;
+	a.used = base + 16384;
+	if (vu_call_ack(&dev.f, VU_SET_VRING_ADDR, &a, sizeof(a), NULL, 0))
+		fail("SET_VRING_ADDR of separate rings refused: %s", dev.f.err);
+	printf("ok: overlapping rings refused, separate ones taken\n");
+}
+
 static void c_vring_bad(void)
 {
 	struct {
@@ -1210,6 +1251,7 @@ static const struct hcase cases[] = {
 	{ "garbage-vp9", c_garbage_vp9, false, false },
 	{ "mem-table-bad", c_mem_table_bad, true, true },
 	{ "vring-bad", c_vring_bad, true, true },
+	{ "ring-overlap", c_ring_overlap, true, true },
 	{ "mem-beyond-file", c_mem_beyond_file, true, true },
 	{ "mem-shrink", c_mem_shrink, false, false },
 	{ "params-ext", c_params_ext, false, false },
