@@ -29,6 +29,9 @@ $(BUILD)/vv-client: $(CLIENT_OBJ_DIR)/vv-client.o $(CLIENT_OBJ_DIR)/vv-client-en
 $(BUILD)/vv-hostile: $(CLIENT_OBJ_DIR)/vv-hostile.o $(CLIENT_LIB_OBJS)
 	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^
 
+$(BUILD)/vv-hostile-enc: $(CLIENT_OBJ_DIR)/vv-hostile-enc.o $(CLIENT_LIB_OBJS)
+	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^
+
 $(BUILD)/vu-front-selftest: $(CLIENT_OBJ_DIR)/vu-front-selftest.o $(CLIENT_LIB_OBJS)
 	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^ -lpthread
 
@@ -47,7 +50,7 @@ $(BUILD)/test-plugins/vv-async-test.so: $(CLIENT_SRC_DIR)/vv-async-test.c host/c
 	$(CLIENT_CC) $(CLIENT_CFLAGS) -fPIC -fvisibility=hidden -shared $(CLIENT_LDFLAGS) -o $@ $< -ldl
 
 .PHONY: client-all
-client-all: $(BUILD)/vv-client $(BUILD)/vv-hostile $(BUILD)/vu-front-selftest $(BUILD)/vv-gpu-client \
+client-all: $(BUILD)/vv-client $(BUILD)/vv-hostile $(BUILD)/vv-hostile-enc $(BUILD)/vu-front-selftest $(BUILD)/vv-gpu-client \
 	$(BUILD)/vv-gpu-encode \
 	$(BUILD)/test-plugins/vv-async-test.so
 
