@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "../host/codec.h"
+#include "../host/frame_layout.h"
 #include "../include/virtio_video.h"
 
 #define TAG "vv-gstreamer: "
@@ -345,24 +346,53 @@ static void gs_fini(void)
 	gst_ready = false;
 }
 
+/* The 8-bit 4:2:0 profiles write() serves, and H.264's levels. */
+static void decoder_profiles(struct vv_codec_format *f)
+{
+	switch (f->format) {
+	case VIRTIO_VIDEO_FORMAT_H264:
+		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_BASELINE;
+		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_MAIN;
+		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_HIGH;
+		for (uint32_t l = VIRTIO_VIDEO_LEVEL_H264_MIN; l <= VIRTIO_VIDEO_LEVEL_H264_MAX; l++)
+			f->levels[f->num_levels++] = l;
+		break;
+	case VIRTIO_VIDEO_FORMAT_HEVC:
+		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_HEVC_MAIN;
+		break;
+	case VIRTIO_VIDEO_FORMAT_VP8:
+		for (uint32_t p = VIRTIO_VIDEO_PROFILE_VP8_MIN; p <= VIRTIO_VIDEO_PROFILE_VP8_MAX; p++)
+			f->profiles[f->num_profiles++] = p;
+		break;
+	case VIRTIO_VIDEO_FORMAT_VP9:
+		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_VP9_PROFILE0;
+		break;
+	}
+}
+
 static void gs_get_caps(struct vv_codec_caps *caps)
 {
+	struct vv_codec_role_caps *dec = &caps->decoder;
+
 	memset(caps, 0, sizeof(*caps));
-	for (unsigned int i = 0; i < NUM_CODECS; i++) {
+	for (unsigned int i = 0; i < NUM_CODECS && dec->num_coded < VV_CODEC_MAX_FORMATS; i++) {
+		struct vv_codec_format *f = &dec->coded[dec->num_coded];
+
 		if (!dec_list[i].impl[0])
 			continue;
-		caps->impl[caps->num_coded] = dec_list[i].impl;
-		caps->coded[caps->num_coded++] = codecs[i].format;
+		*f = (struct vv_codec_format){
+			.format = codecs[i].format, .impl = dec_list[i].impl,
+			.min_width = 16, .max_width = 4096, .min_height = 16, .max_height = 4096,
+			.min_fps = 1, .max_fps = 120,
+		};
+		decoder_profiles(f);
+		dec->num_coded++;
 	}
-	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_NV12;
-	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_YUV420;
-	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_YVU420;
-	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_BGRA8888;
-	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_ARGB8888;
-	caps->min_width = 16;
-	caps->min_height = 16;
-	caps->max_width = 4096;
-	caps->max_height = 4096;
+	dec->raw[dec->num_raw++] = VIRTIO_VIDEO_FORMAT_NV12;
+	dec->raw[dec->num_raw++] = VIRTIO_VIDEO_FORMAT_YUV420;
+	dec->raw[dec->num_raw++] = VIRTIO_VIDEO_FORMAT_YVU420;
+	dec->raw[dec->num_raw++] = VIRTIO_VIDEO_FORMAT_BGRA8888;
+	dec->raw[dec->num_raw++] = VIRTIO_VIDEO_FORMAT_ARGB8888;
 }
 
 /* ---- events from the streaming threads ---- */
@@ -951,9 +981,16 @@ static void gs_release(struct vv_decoder *d, struct vv_picture *pic)
 
 /* ---- write ---- */
 
-static bool plane_fits(const struct vv_plane *p, uint32_t row_bytes, uint32_t rows)
+/* Every plane of the format holds a w x h picture (frame_layout.h's rules). */
+static bool planes_fit(const struct vv_plane *planes, unsigned int num_planes, uint32_t format,
+		       uint32_t w, uint32_t h)
 {
-	return p->stride >= row_bytes && (uint64_t)p->stride * rows <= p->size;
+	if (num_planes != vv_layout_num_planes(format))
+		return false;
+	for (unsigned int i = 0; i < num_planes; i++)
+		if (!vv_layout_plane_fits(&planes[i], format, i, w, h))
+			return false;
+	return true;
 }
 
 /* Component comp of the picture (x0, y0 in luma pixels) -> one plane. */
@@ -1077,8 +1114,7 @@ static int gs_write(struct vv_decoder *d, const struct vv_picture *pic, uint32_t
 	case VIRTIO_VIDEO_FORMAT_YVU420: {
 		int u = format == VIRTIO_VIDEO_FORMAT_YUV420 ? 1 : 2;
 
-		if (num_planes != 3 || !plane_fits(&planes[0], w, h) ||
-		    !plane_fits(&planes[1], cw, ch) || !plane_fits(&planes[2], cw, ch)) {
+		if (!planes_fit(planes, num_planes, format, w, h)) {
 			ret = VV_CODEC_ERR_INVALID_DATA;
 			break;
 		}
@@ -1088,8 +1124,7 @@ static int gs_write(struct vv_decoder *d, const struct vv_picture *pic, uint32_t
 		break;
 	}
 	case VIRTIO_VIDEO_FORMAT_NV12:
-		if (num_planes != 2 || !plane_fits(&planes[0], w, h) ||
-		    !plane_fits(&planes[1], 2 * cw, ch)) {
+		if (!planes_fit(planes, num_planes, format, w, h)) {
 			ret = VV_CODEC_ERR_INVALID_DATA;
 			break;
 		}
@@ -1098,7 +1133,7 @@ static int gs_write(struct vv_decoder *d, const struct vv_picture *pic, uint32_t
 		break;
 	case VIRTIO_VIDEO_FORMAT_BGRA8888:
 	case VIRTIO_VIDEO_FORMAT_ARGB8888:
-		if (num_planes != 1 || !plane_fits(&planes[0], 4 * w, h)) {
+		if (!planes_fit(planes, num_planes, format, w, h)) {
 			ret = VV_CODEC_ERR_INVALID_DATA;
 			break;
 		}
@@ -1137,14 +1172,9 @@ static int gs_event_fd(struct vv_decoder *d)
 	return d->efd;
 }
 
-__attribute__((visibility("default"))) const struct vv_codec_ops vv_codec_plugin = {
-	.abi_version = VV_CODEC_ABI_VERSION,
-	.name = "gstreamer",
-	.init = gs_init,
-	.fini = gs_fini,
-	.get_caps = gs_get_caps,
-	.decoder_create = gs_decoder_create,
-	.decoder_destroy = gs_decoder_destroy,
+static const struct vv_decoder_ops gs_decoder_ops = {
+	.create = gs_decoder_create,
+	.destroy = gs_decoder_destroy,
 	.decode = gs_decode,
 	.flush = gs_flush,
 	.reset = gs_reset,
@@ -1153,4 +1183,13 @@ __attribute__((visibility("default"))) const struct vv_codec_ops vv_codec_plugin
 	.release = gs_release,
 	.stream_info = gs_stream_info,
 	.event_fd = gs_event_fd,
+};
+
+__attribute__((visibility("default"))) const struct vv_codec_ops vv_codec_plugin = {
+	.abi_version = VV_CODEC_ABI_VERSION,
+	.name = "gstreamer",
+	.init = gs_init,
+	.fini = gs_fini,
+	.get_caps = gs_get_caps,
+	.decoder = &gs_decoder_ops,
 };

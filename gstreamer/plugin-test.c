@@ -30,7 +30,8 @@
 #include "../host/codec.h"
 #include "../include/virtio_video.h"
 
-static const struct vv_codec_ops *ops;
+static const struct vv_codec_ops *plugin;
+static const struct vv_decoder_ops *ops;
 static struct vv_decoder *dec;
 static FILE *out;
 static uint32_t format = VIRTIO_VIDEO_FORMAT_YUV420;
@@ -242,7 +243,7 @@ int main(int argc, char **argv)
 		{ "again", no_argument, NULL, 'A' },
 		{ 0 },
 	};
-	const char *plugin = NULL, *codec = NULL, *input = NULL, *output = NULL;
+	const char *plugin_path = NULL, *codec = NULL, *input = NULL, *output = NULL;
 	const char *bopts[16];
 	struct vv_codec_options options = { .backend_opts = bopts };
 	struct vv_codec_caps caps;
@@ -258,7 +259,7 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
 		switch (opt) {
-		case 'p': plugin = optarg; break;
+		case 'p': plugin_path = optarg; break;
 		case 'c': codec = optarg; break;
 		case 'i': input = optarg; break;
 		case 'o': output = optarg; break;
@@ -284,7 +285,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!plugin || !codec || !input || !output || !chunk || !stride_align)
+	if (!plugin_path || !codec || !input || !output || !chunk || !stride_align)
 		die("usage: --plugin SO --codec C --input F --output O [options]");
 	coded = !strcmp(codec, "h264") ? VIRTIO_VIDEO_FORMAT_H264 :
 		!strcmp(codec, "hevc") ? VIRTIO_VIDEO_FORMAT_HEVC :
@@ -309,18 +310,22 @@ int main(int argc, char **argv)
 	bufs = split(data, size, coded == VIRTIO_VIDEO_FORMAT_VP8 ||
 		     coded == VIRTIO_VIDEO_FORMAT_VP9, chunk, &count);
 
-	handle = dlopen(plugin, RTLD_NOW | RTLD_LOCAL);
+	handle = dlopen(plugin_path, RTLD_NOW | RTLD_LOCAL);
 	if (!handle)
 		die("%s", dlerror());
-	ops = dlsym(handle, VV_CODEC_PLUGIN_SYMBOL);
-	if (!ops || ops->abi_version != VV_CODEC_ABI_VERSION)
-		die("%s: not an ABI %d plugin", plugin, VV_CODEC_ABI_VERSION);
-	if (ops->init(&options) < 0)
+	plugin = dlsym(handle, VV_CODEC_PLUGIN_SYMBOL);
+	if (!plugin || plugin->abi_version != VV_CODEC_ABI_VERSION)
+		die("%s: not an ABI %d plugin", plugin_path, VV_CODEC_ABI_VERSION);
+	if (plugin->init(&options) < 0)
 		die("init failed");
-	ops->get_caps(&caps);
-	for (unsigned int i = 0; i < caps.num_coded; i++)
-		fprintf(stderr, "coded 0x%x: %s\n", caps.coded[i], caps.impl[i] ? caps.impl[i] : "-");
-	if (ops->decoder_create(coded, &dec) < 0)
+	plugin->get_caps(&caps);
+	if (!plugin->decoder)
+		die("the plugin does not decode");
+	for (unsigned int i = 0; i < caps.decoder.num_coded; i++)
+		fprintf(stderr, "coded 0x%x: %s\n", caps.decoder.coded[i].format,
+			caps.decoder.coded[i].impl ? caps.decoder.coded[i].impl : "-");
+	ops = plugin->decoder;
+	if (ops->create(coded, &dec) < 0)
 		die("decoder_create");
 	out = fopen(output, "wb");
 	if (!out)
@@ -356,8 +361,8 @@ int main(int argc, char **argv)
 	}
 	drain();
 	fprintf(stderr, "vv-plugin-test: %u pictures, %u errors\n", pictures, errors);
-	ops->decoder_destroy(dec);
-	ops->fini();
+	ops->destroy(dec);
+	plugin->fini();
 	fclose(out);
 	free(bufs);
 	free(data);

@@ -9,7 +9,8 @@ $(BUILD)/obj/gstreamer/%.o: gstreamer/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -fPIC -fvisibility=hidden $(shell pkg-config --cflags $(GST_PKGS)) -c $< -o $@
 
-$(BUILD)/plugins/vv-gstreamer.so: $(GST_OBJS) $(PLUGIN_COMMON_OBJS)
+# host.mk (included later) builds it; named here because prerequisites expand now
+$(BUILD)/plugins/vv-gstreamer.so: $(GST_OBJS) $(BUILD)/obj/pic/host/frame_layout.o
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_LDFLAGS) -shared -o $@ $^ $(shell pkg-config --libs $(GST_PKGS))
 
