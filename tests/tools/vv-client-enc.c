@@ -54,7 +54,7 @@ struct estream {
 	struct eres in[MAX_RES], out[MAX_RES];
 	int n_in, n_out;
 	uint32_t next_frame, packets;
-	bool *got, *key;
+	bool *got, *key, *bframe;
 	int64_t *t_queued, *lat_us, t_start, t_end;
 	uint64_t bytes;
 	unsigned int too_small, drains;
@@ -457,6 +457,7 @@ static void on_output_done(struct vv_req *req)
 			    "BFRAME", s->id, (long long)f, resp->flags);
 		s->got[f] = true;
 		s->key[f] = kind == VIRTIO_VIDEO_BUFFER_FLAG_IFRAME;
+		s->bframe[f] = kind == VIRTIO_VIDEO_BUFFER_FLAG_BFRAME;
 		s->lat_us[f] = now_us() - s->t_queued[f];
 		s->packets++;
 		s->bytes += resp->size;
@@ -747,9 +748,10 @@ static void stream_start(struct estream *s)
 
 	s->got = calloc(nframes, sizeof(*s->got));
 	s->key = calloc(nframes, sizeof(*s->key));
+	s->bframe = calloc(nframes, sizeof(*s->bframe));
 	s->t_queued = calloc(nframes, sizeof(*s->t_queued));
 	s->lat_us = calloc(nframes, sizeof(*s->lat_us));
-	if (!s->got || !s->key || !s->t_queued || !s->lat_us)
+	if (!s->got || !s->key || !s->bframe || !s->t_queued || !s->lat_us)
 		die("out of memory");
 	if (s->id == 1)
 		snprintf(name, sizeof(name), "%s", o.output);
@@ -774,29 +776,33 @@ static void stream_start(struct estream *s)
 	}
 }
 
-/* The keyframes the flags said against those asked for; their list into out. */
+/*
+ * The keyframes the flags said against those asked for; their list into out.
+ * Frame 0, every forced frame and the first frame after a --drain-at drain
+ * (a new encoder) must be keyframes. With --gop N any other keyframe must be
+ * N frames after the previous keyframe, or after the previous unforced one:
+ * encoders differ in whether a forced keyframe restarts the GOP (x264) or
+ * the GOP keeps its grid (libvpx); and no N frames may go without one.
+ */
 static void check_keys(struct estream *s, char *out, size_t cap)
 {
-	uint32_t i, last = 0, k;
+	uint32_t i, last = 0, grid = 0, k;
 	size_t n = 0;
 
 	out[0] = 0;
-	if (!s->key[0])
-		die("stream %u: frame 0 is not a keyframe (no IFRAME flag)", s->id);
 	for (i = 0; i < nframes; i++) {
-		bool forced = false;
+		bool forced = false, restart = i == 0 || (o.drain_at >= 0 && i == (uint32_t)o.drain_at);
 
 		for (k = 0; k < o.n_force; k++)
 			forced |= o.force[k] == i;
 		if (s->key[i] && n < cap)
 			n += (size_t)snprintf(out + n, cap - n, "%s%u", n ? "," : "", i);
-		if (forced && !s->key[i])
-			die("stream %u: frame %u was forced to a keyframe, its packet has flags %s",
-			    s->id, i, "PFRAME/BFRAME");
-		if (o.gop > 0 && i) {
-			bool after_drain = o.drain_at >= 0 && i == (uint32_t)o.drain_at;
-
-			if (s->key[i] && !forced && !after_drain && i - last != (uint32_t)o.gop)
+		if ((forced || restart) && !s->key[i])
+			die("stream %u: frame %u must be a keyframe (%s), its packet is flagged %s", s->id,
+			    i, forced ? "--force-key" : i ? "first after a drain" : "the first frame",
+			    s->bframe[i] ? "BFRAME" : "PFRAME");
+		if (o.gop > 0 && i && !restart) {
+			if (s->key[i] && !forced && i - last != (uint32_t)o.gop && i - grid != (uint32_t)o.gop)
 				die("stream %u: keyframe at %u, %u frames after the one at %u (gop %lld)",
 				    s->id, i, i - last, last, (long long)o.gop);
 			if (!s->key[i] && i - last >= (uint32_t)o.gop)
@@ -805,6 +811,8 @@ static void check_keys(struct estream *s, char *out, size_t cap)
 		}
 		if (s->key[i])
 			last = i;
+		if (s->key[i] && (!forced || restart))
+			grid = i;
 	}
 }
 
