@@ -233,7 +233,14 @@ static uint64_t res_create(uint32_t id, uint32_t q, uint32_t rid, uint32_t nplan
 		fail("out of guest memory");
 	for (uint32_t i = 0; offsets && i < nplanes; i++)
 		rc.c.plane_offsets[i] = offsets[i];
-	memset(vu_va(&dev.f, rc.e.addr, size), 0x80, size);
+	/* Noise: every codec's keyframe of it takes kilobytes (a flat frame fits 64 bytes). */
+	{
+		uint8_t *p = vu_va(&dev.f, rc.e.addr, size);
+		unsigned int seed = rid;
+
+		for (uint32_t i = 0; i < size; i++)
+			p[i] = (uint8_t)rand_r(&seed);
+	}
 	expect(&rc, sizeof(rc), OK, q == Q_IN ? "RESOURCE_CREATE input" : "RESOURCE_CREATE output");
 	return rc.e.addr;
 }
