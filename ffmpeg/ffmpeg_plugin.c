@@ -44,6 +44,7 @@
 #include "../host/codec.h"
 #include "../host/frame_layout.h"
 #include "../include/virtio_video.h"
+#include "ffmpeg_enc.h"
 
 /* What receive() hands out next: a picture (frame) or a status (no frame). */
 struct out_entry {
@@ -240,7 +241,7 @@ static int ff_init(const struct vv_codec_options *options)
 	else if (hwaccel)
 		fprintf(stderr, "vv-ffmpeg: no usable %s device: software decoding\n", hwaccel);
 	describe_codecs(hwaccel);
-	return 0;
+	return ff_encoder_init(hwaccel, device, options->threads);
 }
 
 static void ff_fini(void)
@@ -250,6 +251,7 @@ static void ff_fini(void)
 			"decoding at once\n", atomic_load(&async_decoders), atomic_load(&busy_max));
 	av_buffer_unref(&hw_device);
 	hw_type = AV_HWDEVICE_TYPE_NONE;
+	ff_encoder_fini();
 }
 
 /*
@@ -305,6 +307,7 @@ static void ff_get_caps(struct vv_codec_caps *caps)
 	dec->raw[dec->num_raw++] = VIRTIO_VIDEO_FORMAT_YVU420;
 	dec->raw[dec->num_raw++] = VIRTIO_VIDEO_FORMAT_BGRA8888;
 	dec->raw[dec->num_raw++] = VIRTIO_VIDEO_FORMAT_ARGB8888;
+	ff_encoder_caps(&caps->encoder);
 }
 
 static void out_clear(struct vv_decoder *d)
@@ -1151,4 +1154,5 @@ __attribute__((visibility("default"))) const struct vv_codec_ops vv_codec_plugin
 	.fini = ff_fini,
 	.get_caps = ff_get_caps,
 	.decoder = &ff_decoder_ops,
+	.encoder = &ff_encoder_ops,
 };

@@ -40,7 +40,7 @@ $(BUILD)/vv-gpu-client: $(CLIENT_OBJ_DIR)/vv-gpu-client.o $(CLIENT_OBJ_DIR)/gpu_
 	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^ -lpthread
 
 # Encoder with virtio-gpu resources (UUIDs) as its INPUT frames.
-$(BUILD)/vv-gpu-encode: $(CLIENT_OBJ_DIR)/vv-gpu-encode.o $(CLIENT_OBJ_DIR)/gpu_front.o $(CLIENT_LIB_OBJS)
+$(BUILD)/vv-enc-client: $(CLIENT_OBJ_DIR)/vv-enc-client.o $(CLIENT_OBJ_DIR)/gpu_front.o $(CLIENT_LIB_OBJS)
 	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^
 
 # An asynchronous codec plugin for tests/native/async-plugin.sh: wraps
@@ -50,8 +50,8 @@ $(BUILD)/test-plugins/vv-async-test.so: $(CLIENT_SRC_DIR)/vv-async-test.c host/c
 	$(CLIENT_CC) $(CLIENT_CFLAGS) -fPIC -fvisibility=hidden -shared $(CLIENT_LDFLAGS) -o $@ $< -ldl
 
 .PHONY: client-all
-client-all: $(BUILD)/vv-client $(BUILD)/vv-hostile $(BUILD)/vv-hostile-enc $(BUILD)/vu-front-selftest $(BUILD)/vv-gpu-client \
-	$(BUILD)/vv-gpu-encode \
+client-all: $(BUILD)/vv-client $(BUILD)/vv-hostile $(BUILD)/vv-hostile-enc $(BUILD)/vu-front-selftest \
+	$(BUILD)/vv-gpu-client $(BUILD)/vv-enc-client \
 	$(BUILD)/test-plugins/vv-async-test.so
 
 ALL_TARGETS += client-all

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-3-Clause)
 /*
  * The GPU side of the native clients that use both devices (vv-gpu-client,
- * vv-gpu-encode): a vhost-user connection to the daemon's virtio-gpu device
+ * vv-enc-client): a vhost-user connection to the daemon's virtio-gpu device
  * sharing the video connection's guest memory, its commands, and GPU
  * resources exported by UUID.
  */
