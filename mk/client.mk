@@ -1,5 +1,6 @@
-# Native test tools: vv-client (decoder client: vhost-user front-end + guest
-# driver) and vv-hostile (malformed-guest tests). Only these link libav*.
+# Native test tools: vv-client (decoder and encoder client: vhost-user
+# front-end + guest driver), vv-hostile and vv-hostile-enc (malformed-guest
+# tests of the decoder and the encoder device). Only vv-client links libav*.
 
 CLIENT_SRC_DIR := tests/tools
 CLIENT_OBJ_DIR := $(BUILD)/obj/client
@@ -13,17 +14,22 @@ endif
 CLIENT_AV_CFLAGS := $(shell pkg-config --cflags libavformat libavcodec libavutil 2>/dev/null)
 CLIENT_AV_LIBS := $(shell pkg-config --libs libavformat libavcodec libavutil 2>/dev/null)
 
-CLIENT_LIB_OBJS := $(CLIENT_OBJ_DIR)/vu_front.o $(CLIENT_OBJ_DIR)/vv_dev.o
+CLIENT_LIB_OBJS := $(CLIENT_OBJ_DIR)/vu_front.o $(CLIENT_OBJ_DIR)/vv_dev.o $(CLIENT_OBJ_DIR)/vv_buf.o
 CLIENT_HDRS := $(wildcard $(CLIENT_SRC_DIR)/*.h) include/virtio_video.h include/vhost_user_proto.h
 
 $(CLIENT_OBJ_DIR)/%.o: $(CLIENT_SRC_DIR)/%.c $(CLIENT_HDRS)
 	@mkdir -p $(@D)
 	$(CLIENT_CC) $(CLIENT_CFLAGS) $(CLIENT_AV_CFLAGS) -c -o $@ $<
 
-$(BUILD)/vv-client: $(CLIENT_OBJ_DIR)/vv-client.o $(CLIENT_LIB_OBJS)
+# --encode is vv-client-enc.c (the encoder client).
+$(BUILD)/vv-client: $(CLIENT_OBJ_DIR)/vv-client.o $(CLIENT_OBJ_DIR)/vv-client-enc.o \
+		$(CLIENT_OBJ_DIR)/vv-client-enc-opts.o $(CLIENT_LIB_OBJS)
 	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^ $(CLIENT_AV_LIBS)
 
 $(BUILD)/vv-hostile: $(CLIENT_OBJ_DIR)/vv-hostile.o $(CLIENT_LIB_OBJS)
+	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^
+
+$(BUILD)/vv-hostile-enc: $(CLIENT_OBJ_DIR)/vv-hostile-enc.o $(CLIENT_LIB_OBJS)
 	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^
 
 $(BUILD)/vu-front-selftest: $(CLIENT_OBJ_DIR)/vu-front-selftest.o $(CLIENT_LIB_OBJS)
@@ -44,8 +50,8 @@ $(BUILD)/test-plugins/vv-async-test.so: $(CLIENT_SRC_DIR)/vv-async-test.c host/c
 	$(CLIENT_CC) $(CLIENT_CFLAGS) -fPIC -fvisibility=hidden -shared $(CLIENT_LDFLAGS) -o $@ $< -ldl
 
 .PHONY: client-all
-client-all: $(BUILD)/vv-client $(BUILD)/vv-hostile $(BUILD)/vu-front-selftest $(BUILD)/vv-gpu-client \
-	$(BUILD)/vv-enc-client \
+client-all: $(BUILD)/vv-client $(BUILD)/vv-hostile $(BUILD)/vv-hostile-enc $(BUILD)/vu-front-selftest \
+	$(BUILD)/vv-gpu-client $(BUILD)/vv-enc-client \
 	$(BUILD)/test-plugins/vv-async-test.so
 
 ALL_TARGETS += client-all

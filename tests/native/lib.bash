@@ -186,3 +186,134 @@ decode_check() {
 	check_daemon "$name $*"
 	echo "ok: $name $* ($got)"
 }
+
+# ---- encoder (tests/native/encode-*.sh) ----------------------------------------
+
+ENC_HOSTILE=$VV_BUILD/vv-hostile-enc
+ENC_CODECS=
+
+# need_encoder: skips (77) while the daemon has no encoder device or the
+# plugin ($VV_BACKEND) no encoder ops; then ENC_CODECS lists what it encodes.
+need_encoder() {
+	local caps
+	need_tools
+	command -v ffprobe >/dev/null || skip "no ffprobe"
+	command -v python3 >/dev/null || skip "no python3"
+	"$DAEMON" --help 2>&1 | grep -q -- '--device decoder|encoder' ||
+		skip "the daemon has no --device encoder yet"
+	caps=$("$DAEMON" --device encoder --print-capabilities ${VV_BACKEND:+--backend "$VV_BACKEND"} 2>&1) ||
+		skip "vhost-user-video --device encoder --print-capabilities failed: $(echo "$caps" | tail -n 1)"
+	ENC_CODECS=$(echo "$caps" | sed -n 's/.*"format": "\([a-z0-9]*\)".*/\1/p' | tr '\n' ' ')
+	ENC_CODECS=${ENC_CODECS% }
+	[ -n "$ENC_CODECS" ] || skip "the ${VV_BACKEND:-ffmpeg} plugin has no encoder (yet)"
+	echo "encoder codecs (${VV_BACKEND:-ffmpeg} plugin): $ENC_CODECS"
+}
+has_enc() { [[ " $ENC_CODECS " == *" $1 "* ]]; }
+# enc_codecs C...: those of C the plugin encodes (a note for each it does not).
+enc_codecs() {
+	local c l=()
+	for c in "$@"; do
+		if has_enc "$c"; then l+=("$c"); else echo "note: the plugin does not encode $c" >&2; fi
+	done
+	echo "${l[*]}"
+}
+start_encoder() { start_daemon --device encoder "$@"; }
+
+# raw_clip WxH FRAMES [yuv420|nv12]: cached packed frames of testsrc2 at 30 fps.
+raw_clip() {
+	local wh=$1 n=$2 fmt=${3:-yuv420} out tmp
+	mkdir -p "$STREAMS"
+	out=$STREAMS/raw-$wh-$n.$fmt
+	if [ ! -s "$out" ]; then
+		tmp=$TMP/gen.raw.$wh.$n.$fmt
+		ffq -f lavfi -i "testsrc2=size=$wh:rate=30" -frames:v "$n" \
+			-f rawvideo -pix_fmt "${fmt/yuv420/yuv420p}" "$tmp" || die "could not generate $out"
+		mv -f "$tmp" "$out"
+	fi
+	echo "$out"
+}
+
+enc_ext() { case $1 in h264) echo h264 ;; hevc) echo hevc ;; *) echo ivf ;; esac; }
+
+# encode CODEC RAW WxH OUT [vv-client options...]: vv-client --encode; its
+# output in $TMP/enc.log (one "stream N:" line per stream).
+encode() {
+	local codec=$1 raw=$2 wh=$3 out=$4
+	shift 4
+	if ! "$CLIENT" --socket "$SOCK" --encode --codec "$codec" --input "$raw" \
+		--width "${wh%x*}" --height "${wh#*x}" --output "$out" "$@" >"$TMP/enc.log" 2>&1; then
+		cat "$TMP/enc.log" >&2
+		die "vv-client --encode $codec $wh $* failed"
+	fi
+	cat "$TMP/enc.log"
+	check_daemon "encode $codec $*"
+}
+
+# enc_field NAME [STREAM]: a field of the client's "stream N:" line.
+enc_field() {
+	sed -n "s/^stream ${2:-1}: .*\b$1=\([^ ]*\).*/\1/p" "$TMP/enc.log"
+}
+
+# decode_to FILE OUT.yuv: ffmpeg's decode as I420, every frame as it comes; prints the frame count.
+decode_to() {
+	local f=$1 out=$2 wh
+	ffq -i "$f" -fps_mode passthrough -f rawvideo -pix_fmt yuv420p "$out" || die "ffmpeg cannot decode $f"
+	wh=$(ffprobe -v error -select_streams v -show_entries stream=width,height -of csv=p=0:s=x "$f")
+	echo $(( $(stat -c %s "$out") / ($(frame_bytes "$wh")) ))
+}
+frame_bytes() { local w=${1%x*} h=${1#*x}; echo $(( w * h + 2 * ((w + 1) / 2) * ((h + 1) / 2) )); }
+
+# psnr A.yuv B.yuv WxH: average PSNR (dB) of two I420 files (ffmpeg's psnr filter).
+psnr() {
+	ffmpeg -nostdin -hide_banner -loglevel info -f rawvideo -pix_fmt yuv420p -s "$3" -i "$1" \
+		-f rawvideo -pix_fmt yuv420p -s "$3" -i "$2" -lavfi '[0][1]psnr' -f null - 2>&1 |
+		sed -n 's/.*PSNR .* average:\([0-9.inf]*\) .*/\1/p' | tail -n 1
+}
+# fge A B: A >= B (floating point)
+fge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
+
+# stream_keys FILE: the keyframes ffprobe finds (frame numbers from 0, comma-separated).
+stream_keys() {
+	# one "frame|key_frame=N" line per frame (side data, e.g. x264's SEI, follow on other lines)
+	ffprobe -v error -select_streams v -show_entries frame=key_frame -of compact "$1" |
+		sed -n 's/^frame|key_frame=\([01]\).*/\1/p' |
+		awk '$1 == 1 { printf "%s%d", n++ ? "," : "", NR - 1 } END { print "" }'
+}
+
+# packet_sizes FILE: one line per packet (decode order = frame order: no B-frames).
+packet_sizes() {
+	ffprobe -v error -select_streams v -show_packets -show_entries packet=size -of csv=p=0 "$1"
+}
+
+# nal_count FILE h264|hevc TYPE: NAL units of that type in an Annex-B stream.
+nal_count() {
+	python3 - "$@" <<'PY'
+import re, sys
+data, codec, want = open(sys.argv[1], 'rb').read(), sys.argv[2], int(sys.argv[3])
+n = 0
+for m in re.finditer(b'\x00\x00\x01', data):
+    if m.end() < len(data):
+        b = data[m.end()]
+        n += ((b & 0x1f) if codec == 'h264' else (b >> 1) & 0x3f) == want
+print(n)
+PY
+}
+
+# enc_end_line [N]: the daemon's stream-end line of stream N (the last one logged).
+enc_end_line() {
+	grep "stream ${1:-1} end: frames_encoded=" "$DLOG" | tail -n 1
+}
+# line_field LINE NAME
+line_field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+# bitrate FILE FPS [FIRST [COUNT]]: bits per second of packets FIRST ..
+# FIRST+COUNT-1 (frame numbers; default all), the frame rate FPS.
+bitrate() {
+	packet_sizes "$1" | awk -v fps="$2" -v first="${3:-0}" -v count="${4:-0}" '
+		NR - 1 >= first && (count == 0 || NR - 1 < first + count) { b += $1; n++ }
+		END { if (!n) exit 1; printf "%.0f\n", b * 8 * fps / n }'
+}
+# rel_err A B: |A - B| / B
+rel_err() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; printf "%.3f\n", d / b }'; }
+# fle A B: A <= B
+fle() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }

@@ -19,6 +19,8 @@
  * at REQBUFS. --stream-mem is STREAM_CREATE's memory type of both queues
  * (default guest-pages); --res-mem-flag sets planes_layout bit 30/31 on every
  * RESOURCE_CREATE. The buffers themselves are always guest pages.
+ *
+ * vv-client --encode ... is the encoder client (vv-client-enc.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,6 +35,8 @@
 #include <libavformat/avformat.h>
 #include <libavutil/md5.h>
 
+#include "vv_buf.h"
+#include "vv_client.h"
 #include "vv_dev.h"
 
 #define MAX_RES 32
@@ -84,93 +88,24 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-/* ---- guest buffers ---------------------------------------------------- */
+/* ---- guest buffers (vv_buf.c) -------------------------------------------- */
 
-struct buf {
-	int nent;
-	struct vu_sg *ent;
-	int nalloc;
-	uint64_t alloc_gpa[VU_MAX_REGIONS];
-	uint64_t alloc_len[VU_MAX_REGIONS];
-	uint32_t size;
-};
-
-/* size bytes: one entry, or (scatter) page-sized, non-adjacent, reversed. */
-static void buf_alloc(struct buf *b, uint32_t size)
+static void buf_alloc(struct vv_buf *b, uint32_t size)
 {
-	struct vu_front *f = &dev.f;
-	uint32_t pages = (size + VU_PAGE - 1) / VU_PAGE, i;
-	int r;
-
-	memset(b, 0, sizeof(*b));
-	b->size = size;
-	if (!o.scatter || pages <= 1) {
-		b->ent = calloc(1, sizeof(*b->ent));
-		b->alloc_gpa[0] = vu_alloc(f, size);
-		if (!b->alloc_gpa[0] || !b->ent)
-			die("out of guest memory (%u bytes)", size);
-		b->alloc_len[0] = size;
-		b->nalloc = 1;
-		b->nent = 1;
-		b->ent[0] = (struct vu_sg){ b->alloc_gpa[0], size, true };
-		return;
-	}
-	b->ent = calloc(pages, sizeof(*b->ent));
-	b->nalloc = f->nreg;
-	for (r = 0; r < f->nreg; r++) {
-		uint32_t mine = (pages - r + f->nreg - 1) / f->nreg;
-
-		b->alloc_len[r] = 2ull * mine * VU_PAGE;
-		b->alloc_gpa[r] = vu_alloc_in(f, r, b->alloc_len[r]);
-		if (!b->alloc_gpa[r])
-			die("out of guest memory in region %d", r);
-	}
-	for (i = 0; i < pages; i++) {
-		int reg = i % f->nreg;
-		uint32_t k = i / f->nreg, mine = (pages - reg + f->nreg - 1) / f->nreg;
-		uint64_t gpa = b->alloc_gpa[reg] + (2ull * (mine - 1 - k) + 1) * VU_PAGE;
-
-		b->ent[i] = (struct vu_sg){ gpa, i + 1 < pages ? VU_PAGE : size - i * VU_PAGE, true };
-	}
-	b->nent = pages;
+	if (!vv_buf_alloc(&dev.f, b, size, o.scatter))
+		die("out of guest memory (%u bytes%s)", size, o.scatter ? ", scattered" : "");
 }
 
-static void buf_free(struct buf *b)
+static void buf_free(struct vv_buf *b)
 {
-	int i;
-
-	for (i = 0; i < b->nalloc; i++)
-		vu_free(&dev.f, b->alloc_gpa[i], b->alloc_len[i]);
-	free(b->ent);
-	memset(b, 0, sizeof(*b));
+	vv_buf_free(&dev.f, b);
 }
 
 /* copies len bytes at offset off of the buffer to/from host memory */
-static void buf_io(struct buf *b, uint64_t off, void *p, uint64_t len, bool write)
+static void buf_io(struct vv_buf *b, uint64_t off, void *p, uint64_t len, bool write)
 {
-	uint8_t *q = p;
-	int i;
-
-	if (off + len > b->size)
+	if (!vv_buf_io(&dev.f, b, off, p, len, write))
 		die("internal: buffer access out of range");
-	for (i = 0; i < b->nent && len; i++) {
-		uint64_t el = b->ent[i].len;
-
-		if (off >= el) {
-			off -= el;
-			continue;
-		}
-		uint64_t n = el - off < len ? el - off : len;
-		uint8_t *g = vu_va(&dev.f, b->ent[i].gpa + off, n);
-
-		if (write)
-			memcpy(g, q, n);
-		else
-			memcpy(q, g, n);
-		q += n;
-		len -= n;
-		off = 0;
-	}
 }
 
 /* ---- streams ------------------------------------------------------------ */
@@ -182,7 +117,7 @@ struct res {
 	uint32_t id, queue;
 	bool queued, created;
 	int nplanes;
-	struct buf plane[VIRTIO_VIDEO_MAX_PLANES]; /* [0] only for single buffer */
+	struct vv_buf plane[VIRTIO_VIDEO_MAX_PLANES]; /* [0] only for single buffer */
 	uint32_t offset[VIRTIO_VIDEO_MAX_PLANES];
 	struct virtio_video_params p; /* layout when created (output) */
 	struct vv_req *req;
@@ -416,7 +351,7 @@ static void create_res(struct stream *s, struct res *r, uint32_t queue, uint32_t
 	j = 0;
 	for (i = 0; i < r->nplanes; i++) {
 		bool per_plane = queue == VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT && o.per_plane;
-		struct buf *b = &r->plane[per_plane ? i : 0];
+		struct vv_buf *b = &r->plane[per_plane ? i : 0];
 
 		c->plane_offsets[i] = per_plane ? 0 : r->offset[i];
 		if (!per_plane && i > 0)
@@ -477,7 +412,7 @@ static void write_frame(struct stream *s, struct res *r)
 	dst = s->frame_buf;
 	row = malloc(p->plane_formats[0].stride + 2 * cw + 16);
 	for (i = 0; i < r->nplanes; i++) {
-		struct buf *b = &r->plane[o.per_plane ? i : 0];
+		struct vv_buf *b = &r->plane[o.per_plane ? i : 0];
 		uint64_t base = o.per_plane ? 0 : r->offset[i];
 		uint32_t stride = p->plane_formats[i].stride, bw, rows;
 
@@ -1128,7 +1063,8 @@ static void usage(void)
 		"        [--no-ts-check]  (diagnosis only: skip the timestamp checks)\n"
 		"        [--params-ext] [--stream-mem TYPE] [--queue-mem TYPE]\n"
 		"        [--res-mem-flag none|TYPE] [--no-per-resource-mem]\n"
-		"        TYPE: guest-pages|virtio-object\n");
+		"        TYPE: guest-pages|virtio-object\n"
+		"   or: vv-client --encode ...  (the encoder client; vv-client --encode --help)\n");
 	exit(2);
 }
 
@@ -1152,6 +1088,10 @@ int main(int argc, char **argv)
 			(1ull << VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG) |
 			(1ull << VIRTIO_VIDEO_F_PER_RESOURCE_MEM_TYPE);
 
+	/* The encoder client has options of its own: it parses the whole line. */
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--encode"))
+			return vv_client_encode(argc, argv);
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 's': o.socket = optarg; break;
