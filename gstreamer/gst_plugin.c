@@ -8,7 +8,7 @@
  * highest-ranked installed video decoder that takes the codec's caps and
  * reaches PLAYING, or the element named by --backend-opt decoder=.
  *
- * Asynchronous (codec.h, ABI 4): decode() copies the bitstream into a
+ * Asynchronous (codec.h, ABI 5): decode() copies the bitstream into a
  * GstBuffer (PTS = timestamp) and pushes it; the streaming thread decodes;
  * appsink callbacks, caps and bus messages signal an eventfd and receive()
  * pulls what is there without blocking. flush() is EOS (receive() says
@@ -19,6 +19,7 @@
  * Options (--backend-opt):
  *   decoder=ELEMENT         use ELEMENT for every codec whose caps it takes
  *   decoder=CODEC:ELEMENT   ... for one codec (h264, hevc, vp8, vp9)
+ *   encoder=[CODEC:]ELEMENT the same for the encoder (gst_enc.c)
  * An unknown key, element or codec is refused at init().
  */
 #define _GNU_SOURCE
@@ -37,49 +38,28 @@
 #include "../host/codec.h"
 #include "../host/frame_layout.h"
 #include "../include/virtio_video.h"
-
-#define TAG "vv-gstreamer: "
+#include "gst_common.h"
 
 /* Pictures appsink holds before the streaming thread waits for receive(). */
 #define SINK_MAX_BUFFERS 8
 
-struct codec_desc {
-	uint32_t format;
-	const char *name;	/* for options and logs */
-	const char *src_caps;	/* what appsrc says it sends */
-	const char *dec_caps;	/* what a decoder must take */
-	const char *parser;	/* NULL: none */
+#define NUM_CODECS GS_NUM_CODECS
+
+static bool decoder_takes(GstElementFactory *f, const struct gs_codec *c);
+
+/* Per codec: the decoders to try, best first. */
+static struct gs_choice dec_list[NUM_CODECS];
+static const struct gs_role dec_role = {
+	.key = "decoder", .verb = "decode", .type = GST_ELEMENT_FACTORY_TYPE_DECODER,
+	.takes = decoder_takes, .choice = dec_list,
 };
 
-static const struct codec_desc codecs[] = {
-	{ VIRTIO_VIDEO_FORMAT_H264, "h264", "video/x-h264, stream-format=byte-stream",
-	  "video/x-h264", "h264parse" },
-	{ VIRTIO_VIDEO_FORMAT_HEVC, "hevc", "video/x-h265, stream-format=byte-stream",
-	  "video/x-h265", "h265parse" },
-	{ VIRTIO_VIDEO_FORMAT_VP8, "vp8", "video/x-vp8", "video/x-vp8, codec-alpha=false", NULL },
-	{ VIRTIO_VIDEO_FORMAT_VP9, "vp9", "video/x-vp9", "video/x-vp9, codec-alpha=false",
-	  "vp9parse" },
-};
-
-#define NUM_CODECS (sizeof(codecs) / sizeof(codecs[0]))
-#define MAX_CANDIDATES 16
-
-/* Per codec: the decoders to try, best first (references held until fini). */
-static struct {
-	GstElementFactory *cand[MAX_CANDIDATES];
-	unsigned int num;
-	bool chosen;		/* by decoder= */
-	bool forced;		/* by decoder=CODEC: (wins over decoder=) */
-	char impl[160];
-} dec_list[NUM_CODECS];
-
-static int thread_count;
 static bool gst_ready;
 /* names the reference timestamp meta that carries the guest's timestamp */
 static GstCaps *ts_caps;
 
 struct vv_decoder {
-	const struct codec_desc *codec;
+	const struct gs_codec *codec;
 	GstElement *pipeline, *src, *parser, *dec, *sink;
 	int efd;
 
@@ -109,33 +89,7 @@ struct vv_decoder {
 
 /* ---- options and decoder choice ---- */
 
-static const char *rank_name(guint rank, char *buf, size_t len)
-{
-	static const struct {
-		guint rank;
-		const char *name;
-	} names[] = {
-		{ GST_RANK_PRIMARY, "primary" },
-		{ GST_RANK_SECONDARY, "secondary" },
-		{ GST_RANK_MARGINAL, "marginal" },
-		{ GST_RANK_NONE, "none" },
-	};
-
-	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-		if (rank == names[i].rank) {
-			snprintf(buf, len, "%s", names[i].name);
-			return buf;
-		}
-		if (rank > names[i].rank) {
-			snprintf(buf, len, "%s + %u", names[i].name, rank - names[i].rank);
-			return buf;
-		}
-	}
-	snprintf(buf, len, "%u", rank);
-	return buf;
-}
-
-static bool factory_takes(GstElementFactory *f, const struct codec_desc *c)
+static bool decoder_takes(GstElementFactory *f, const struct gs_codec *c)
 {
 	GstCaps *caps = gst_caps_from_string(c->dec_caps);
 	GstCaps *raw = gst_caps_from_string("video/x-raw");
@@ -147,130 +101,13 @@ static bool factory_takes(GstElementFactory *f, const struct codec_desc *c)
 	return ok;
 }
 
-/* The element can be made and opened (a hardware decoder opens its device). */
-static bool factory_works(GstElementFactory *f)
-{
-	GstElement *e = gst_element_factory_create(f, NULL);
-	bool ok;
-
-	if (!e)
-		return false;
-	gst_object_ref_sink(e);
-	ok = gst_element_set_state(e, GST_STATE_READY) != GST_STATE_CHANGE_FAILURE;
-	gst_element_set_state(e, GST_STATE_NULL);
-	gst_object_unref(e);
-	return ok;
-}
-
-static void add_candidate(unsigned int ci, GstElementFactory *f)
-{
-	if (dec_list[ci].num < MAX_CANDIDATES)
-		dec_list[ci].cand[dec_list[ci].num++] = gst_object_ref(f);
-}
-
-/* decoder=[CODEC:]ELEMENT */
-static int option_decoder(const char *value)
-{
-	const char *colon = strchr(value, ':'), *element = value;
-	GstElementFactory *f;
-	bool any = false;
-	int only = -1;
-
-	if (colon) {
-		for (unsigned int i = 0; i < NUM_CODECS; i++)
-			if (strlen(codecs[i].name) == (size_t)(colon - value) &&
-			    !strncmp(value, codecs[i].name, (size_t)(colon - value)))
-				only = (int)i;
-		if (only < 0) {
-			fprintf(stderr, TAG "decoder=%s: unknown codec (h264, hevc, vp8, vp9)\n",
-				value);
-			return -1;
-		}
-		element = colon + 1;
-	}
-	f = gst_element_factory_find(element);
-	if (!f) {
-		fprintf(stderr, TAG "decoder=%s: no element '%s' installed\n", value, element);
-		return -1;
-	}
-	for (unsigned int i = 0; i < NUM_CODECS; i++) {
-		if (only >= 0 && (unsigned int)only != i)
-			continue;
-		if (!factory_takes(f, &codecs[i])) {
-			if (only >= 0) {
-				fprintf(stderr, TAG "decoder=%s: %s does not decode %s to raw video\n",
-					value, element, codecs[i].name);
-				gst_object_unref(f);
-				return -1;
-			}
-			continue;
-		}
-		any = true;
-		/* A per-codec choice wins over a general one, whatever the order. */
-		if (dec_list[i].forced && only < 0)
-			continue;
-		while (dec_list[i].num)
-			gst_object_unref(dec_list[i].cand[--dec_list[i].num]);
-		add_candidate(i, f);
-		dec_list[i].chosen = true;
-		dec_list[i].forced = only >= 0;
-	}
-	gst_object_unref(f);
-	if (!any) {
-		fprintf(stderr, TAG "decoder=%s: %s decodes none of h264, hevc, vp8, vp9\n", value,
-			element);
-		return -1;
-	}
-	return 0;
-}
-
-/* Every installed video decoder for the codec, highest rank first. */
-static void rank_candidates(unsigned int ci)
-{
-	GList *all = gst_element_factory_list_get_elements(GST_ELEMENT_FACTORY_TYPE_DECODER |
-							   GST_ELEMENT_FACTORY_TYPE_MEDIA_VIDEO,
-							   GST_RANK_MARGINAL);
-
-	all = g_list_sort(all, gst_plugin_feature_rank_compare_func);
-	for (GList *l = all; l; l = l->next)
-		if (factory_takes(l->data, &codecs[ci]))
-			add_candidate(ci, l->data);
-	gst_plugin_feature_list_free(all);
-}
-
-static void describe(unsigned int ci)
-{
-	char rank[32];
-
-	/* The first decoder that opens; the others stay as fallbacks. */
-	for (unsigned int i = 0; i < dec_list[ci].num; i++) {
-		GstElementFactory *f = dec_list[ci].cand[i];
-
-		if (!factory_works(f)) {
-			fprintf(stderr, TAG "%s: %s does not open, skipped\n", codecs[ci].name,
-				GST_OBJECT_NAME(f));
-			continue;
-		}
-		if (dec_list[ci].chosen)
-			snprintf(dec_list[ci].impl, sizeof(dec_list[ci].impl),
-				 "%s (decoder option)", GST_OBJECT_NAME(f));
-		else
-			snprintf(dec_list[ci].impl, sizeof(dec_list[ci].impl), "%s (rank %s)",
-				 GST_OBJECT_NAME(f),
-				 rank_name(gst_plugin_feature_get_rank(GST_PLUGIN_FEATURE(f)),
-					   rank, sizeof(rank)));
-		return;
-	}
-	dec_list[ci].impl[0] = 0;
-}
-
 static void gs_fini(void);
 
 static int gs_init(const struct vv_codec_options *options)
 {
 	GError *err = NULL;
 
-	thread_count = options->threads;
+	gs_threads = options->threads;
 	if (options->hwaccel && strcmp(options->hwaccel, "none") &&
 	    strcmp(options->hwaccel, "auto")) {
 		fprintf(stderr, TAG "hwaccel=%s: not a GStreamer option; pick a hardware decoder "
@@ -289,36 +126,22 @@ static int gs_init(const struct vv_codec_options *options)
 		const char *opt = options->backend_opts[i];
 
 		if (!strncmp(opt, "decoder=", 8)) {
-			if (option_decoder(opt + 8) < 0)
+			if (gs_choice_option(&dec_role, opt + 8) < 0)
+				goto fail;
+		} else if (!strncmp(opt, "encoder=", 8)) {
+			if (gs_choice_option(&gs_enc_role, opt + 8) < 0)
 				goto fail;
 		} else if (!strncmp(opt, "hwaccel=", 8) &&
 			   (!strcmp(opt + 8, "none") || !strcmp(opt + 8, "auto"))) {
-			/* ranks already put hardware decoders first */
+			/* ranks already put hardware codecs first */
 		} else {
 			fprintf(stderr, TAG "unknown option '%s' (known: decoder=[CODEC:]ELEMENT, "
-				"CODEC one of h264, hevc, vp8, vp9)\n", opt);
+				"encoder=[CODEC:]ELEMENT, CODEC one of h264, hevc, vp8, vp9)\n", opt);
 			goto fail;
 		}
 	}
-	for (unsigned int i = 0; i < NUM_CODECS; i++) {
-		if (!dec_list[i].chosen)
-			rank_candidates(i);
-		if (codecs[i].parser) {
-			GstElementFactory *parser = gst_element_factory_find(codecs[i].parser);
-
-			if (!parser) {
-				fprintf(stderr, TAG "%s: no %s installed\n", codecs[i].name,
-					codecs[i].parser);
-				while (dec_list[i].num)
-					gst_object_unref(dec_list[i].cand[--dec_list[i].num]);
-				continue;
-			}
-			gst_object_unref(parser);
-		}
-		describe(i);
-		fprintf(stderr, TAG "%s: %s\n", codecs[i].name,
-			dec_list[i].impl[0] ? dec_list[i].impl : "no decoder");
-	}
+	gs_choice_init(&dec_role);
+	gs_choice_init(&gs_enc_role);
 	return 0;
 fail:
 	gs_fini();
@@ -327,12 +150,8 @@ fail:
 
 static void gs_fini(void)
 {
-	for (unsigned int i = 0; i < NUM_CODECS; i++) {
-		while (dec_list[i].num)
-			gst_object_unref(dec_list[i].cand[--dec_list[i].num]);
-		dec_list[i].chosen = dec_list[i].forced = false;
-		dec_list[i].impl[0] = 0;
-	}
+	gs_choice_fini(&dec_role);
+	gs_choice_fini(&gs_enc_role);
 	/*
 	 * gst_deinit() would make a later gst_init() fail; the daemon calls
 	 * fini() once, at exit, so it is safe and lets LeakSanitizer see
@@ -381,7 +200,7 @@ static void gs_get_caps(struct vv_codec_caps *caps)
 		if (!dec_list[i].impl[0])
 			continue;
 		*f = (struct vv_codec_format){
-			.format = codecs[i].format, .impl = dec_list[i].impl,
+			.format = gs_codecs[i].format, .impl = dec_list[i].impl,
 			.min_width = 16, .max_width = 4096, .min_height = 16, .max_height = 4096,
 			.min_fps = 1, .max_fps = 120,
 		};
@@ -393,25 +212,19 @@ static void gs_get_caps(struct vv_codec_caps *caps)
 	dec->raw[dec->num_raw++] = VIRTIO_VIDEO_FORMAT_YVU420;
 	dec->raw[dec->num_raw++] = VIRTIO_VIDEO_FORMAT_BGRA8888;
 	dec->raw[dec->num_raw++] = VIRTIO_VIDEO_FORMAT_ARGB8888;
+	gs_encoder_caps(&caps->encoder);
 }
 
 /* ---- events from the streaming threads ---- */
 
 static void signal_event(struct vv_decoder *d)
 {
-	uint64_t one = 1;
-
-	/* EAGAIN: the counter is full, the fd is readable anyway */
-	if (write(d->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		fprintf(stderr, TAG "eventfd write: %s\n", strerror(errno));
+	gs_signal_event(d->efd);
 }
 
 static void clear_event(struct vv_decoder *d)
 {
-	uint64_t n;
-
-	if (read(d->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		fprintf(stderr, TAG "eventfd read: %s\n", strerror(errno));
+	gs_clear_event(d->efd);
 }
 
 static GstFlowReturn on_new_sample(GstAppSink *sink, gpointer data)
@@ -432,21 +245,6 @@ static void on_eos(GstAppSink *sink, gpointer data)
 	signal_event(d);
 }
 
-/* A stream that cannot go on whatever its bitstream: format, negotiation, device. */
-static bool fatal_error(const GError *err, const char *debug)
-{
-	if (debug && (strstr(debug, "not-negotiated") || strstr(debug, "not-linked")))
-		return true;
-	if (err->domain == GST_CORE_ERROR)
-		return err->code != GST_CORE_ERROR_FAILED;
-	if (err->domain == GST_STREAM_ERROR)
-		return err->code == GST_STREAM_ERROR_FORMAT ||
-		       err->code == GST_STREAM_ERROR_CODEC_NOT_FOUND ||
-		       err->code == GST_STREAM_ERROR_NOT_IMPLEMENTED;
-	/* resource (device gone), library (init) */
-	return err->domain == GST_RESOURCE_ERROR || err->domain == GST_LIBRARY_ERROR;
-}
-
 static GstBusSyncReply on_message(GstBus *bus, GstMessage *msg, gpointer data)
 {
 	struct vv_decoder *d = data;
@@ -458,7 +256,7 @@ static GstBusSyncReply on_message(GstBus *bus, GstMessage *msg, gpointer data)
 	switch (GST_MESSAGE_TYPE(msg)) {
 	case GST_MESSAGE_ERROR:
 		gst_message_parse_error(msg, &err, &debug);
-		fatal = fatal_error(err, debug);
+		fatal = gs_fatal_error(err, debug);
 		g_mutex_lock(&d->lock);
 		/* the first error of a stop says why (the source's follows) */
 		if (!d->stopped) {
@@ -615,18 +413,6 @@ static gboolean on_seek_data(GstAppSrc *src, guint64 offset, gpointer data)
 	return TRUE;	/* the bitstream goes on from the next decode() */
 }
 
-static void set_if_exists(GstElement *e, const char *prop, gint value)
-{
-	GParamSpec *p = g_object_class_find_property(G_OBJECT_GET_CLASS(e), prop);
-
-	if (!p)
-		return;
-	if (G_PARAM_SPEC_VALUE_TYPE(p) == G_TYPE_INT)
-		g_object_set(e, prop, value, NULL);
-	else if (G_PARAM_SPEC_VALUE_TYPE(p) == G_TYPE_UINT && value >= 0)
-		g_object_set(e, prop, (guint)value, NULL);
-}
-
 static void pipeline_free(struct vv_decoder *d)
 {
 	if (!d->pipeline)
@@ -638,7 +424,7 @@ static void pipeline_free(struct vv_decoder *d)
 
 static bool pipeline_build(struct vv_decoder *d, GstElementFactory *factory)
 {
-	const struct codec_desc *c = d->codec;
+	const struct gs_codec *c = d->codec;
 	GstAppSinkCallbacks cb = { .eos = on_eos, .new_sample = on_new_sample };
 	GstAppSrcCallbacks src_cb = { .seek_data = on_seek_data };
 	GstCaps *caps;
@@ -671,7 +457,7 @@ static bool pipeline_build(struct vv_decoder *d, GstElementFactory *factory)
 		gst_bin_add(GST_BIN(d->pipeline), d->parser);
 
 	/* Never blocks decode(): the daemon bounds what it feeds (16 pictures). */
-	caps = gst_caps_from_string(c->src_caps);
+	caps = gst_caps_from_string(c->stream_caps);
 	g_object_set(d->src, "caps", caps, "format", GST_FORMAT_TIME, "is-live", FALSE,
 		     "block", FALSE, "max-bytes", (guint64)0, "emit-signals", FALSE, NULL);
 	gst_caps_unref(caps);
@@ -682,10 +468,10 @@ static bool pipeline_build(struct vv_decoder *d, GstElementFactory *factory)
 		/* chunked input must be re-framed even if the caps look aligned */
 		g_object_set(d->parser, "disable-passthrough", TRUE, NULL);
 	/* a corrupt buffer is a warning, never the end of the stream */
-	set_if_exists(d->dec, "max-errors", -1);
-	if (thread_count > 0) {
-		set_if_exists(d->dec, "max-threads", thread_count);	/* avdec_* */
-		set_if_exists(d->dec, "threads", thread_count);	/* vp8dec, vp9dec */
+	gs_set_if_exists(d->dec, "max-errors", -1);
+	if (gs_threads > 0) {
+		gs_set_if_exists(d->dec, "max-threads", gs_threads);	/* avdec_* */
+		gs_set_if_exists(d->dec, "threads", gs_threads);	/* vp8dec, vp9dec */
 	}
 	caps = gst_caps_from_string("video/x-raw, format=(string){ I420, YV12, NV12 }");
 	g_object_set(d->sink, "caps", caps, "sync", FALSE, "async", FALSE,
@@ -736,7 +522,7 @@ static int gs_decoder_create(uint32_t coded_format, struct vv_decoder **out)
 	unsigned int ci;
 
 	for (ci = 0; ci < NUM_CODECS; ci++)
-		if (codecs[ci].format == coded_format)
+		if (gs_codecs[ci].format == coded_format)
 			break;
 	if (ci == NUM_CODECS || !dec_list[ci].impl[0])
 		return VV_CODEC_ERR_UNSUPPORTED;
@@ -744,7 +530,7 @@ static int gs_decoder_create(uint32_t coded_format, struct vv_decoder **out)
 	if (!d)
 		return VV_CODEC_ERR_NOMEM;
 	g_mutex_init(&d->lock);
-	d->codec = &codecs[ci];
+	d->codec = &gs_codecs[ci];
 	d->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (d->efd < 0) {
 		gs_decoder_destroy(d);
@@ -1192,4 +978,5 @@ __attribute__((visibility("default"))) const struct vv_codec_ops vv_codec_plugin
 	.fini = gs_fini,
 	.get_caps = gs_get_caps,
 	.decoder = &gs_decoder_ops,
+	.encoder = &gs_encoder_ops,
 };

@@ -20,6 +20,13 @@
 
 /* Packets waiting for an OUTPUT buffer before frames stop being taken. */
 #define MAX_PENDING_PACKETS 16
+/*
+ * Frames an asynchronous codec holds before it returns their packets: the
+ * daemon copies each frame into the codec and gives the guest its buffer
+ * back, so without this a guest cycling its buffers would queue frames in
+ * the codec without bound.
+ */
+#define MAX_FRAMES_IN_CODEC 4
 #define DEFAULT_WIDTH 640
 #define DEFAULT_HEIGHT 480
 #define DEFAULT_BITRATE 1000000u
@@ -55,6 +62,7 @@ struct enc_stream {
 	/* As the decoder's: the codec was flushed, and said all of it was returned. */
 	bool drain_flushed, codec_drained, drain_eos_sent;
 	unsigned int flushes_out;
+	unsigned int in_codec;		/* frames in an async codec, packets not out */
 	bool too_small_logged;
 	unsigned long long frames_encoded, packets_output, keyframes, bytes_out;
 	unsigned long long input_errors, too_small;
@@ -122,6 +130,7 @@ static void codec_drained(struct stream *s)
 	struct enc_stream *e = enc_of(s);
 
 	e->codec_drained = true;
+	e->in_codec = 0;
 	if (s->drain_elem && e->packet_count)
 		packet_at(e, e->packet_count - 1)->eos = true;
 }
@@ -139,6 +148,8 @@ static void collect_packets(struct vv_video_dev *dev, struct stream *s)
 		memset(&pkt, 0, sizeof(pkt));
 		ret = ops(dev)->receive(e->enc, &pkt);
 		if (ret == 1) {
+			if (e->in_codec)
+				e->in_codec--;
 			if (!packet_push(e, &pkt)) {
 				ops(dev)->release(e->enc, &pkt);
 				vv_stream_fail(dev, s, "out of memory for packets");
@@ -183,7 +194,17 @@ static bool output_packets(struct vv_video_dev *dev, struct stream *s)
 
 	while (e->packet_count && s->queued_head[Q_OUT]) {
 		struct pending_packet *pp = packet_at(e, 0);
-		struct resource *r = vv_dequeue(s, Q_OUT);
+		struct resource *r;
+
+		/*
+		 * During a drain an asynchronous codec's last packet waits for
+		 * the codec's end (or the next packet), so that it carries EOS
+		 * itself instead of an extra empty buffer the guest may not have.
+		 */
+		if (s->drain_elem && e->drain_flushed && !e->codec_drained && !s->failed &&
+		    e->packet_count == 1)
+			break;
+		r = vv_dequeue(s, Q_OUT);
 		struct iovec *iov;
 		int count;
 
@@ -254,6 +275,7 @@ static void destroy_encoder(struct vv_video_dev *dev, struct stream *s)
 	e->emptied = false;
 	s->event_fd = -1;
 	e->flushes_out = 0;
+	e->in_codec = 0;
 	forget_flush(e);
 }
 
@@ -273,6 +295,8 @@ static void empty_encoder(struct vv_video_dev *dev, struct stream *s)
 		memset(&pkt, 0, sizeof(pkt));
 		ret = ops(dev)->receive(e->enc, &pkt);
 		if (ret == 1) {
+			if (e->in_codec)
+				e->in_codec--;
 			if (!packet_push(e, &pkt)) {
 				ops(dev)->release(e->enc, &pkt);
 				return;
@@ -379,6 +403,8 @@ static void encode_input(struct vv_video_dev *dev, struct stream *s, struct reso
 	s->stats.bytes_copied += m.bounce_total;
 	if (ret == VV_CODEC_OK) {
 		e->frames_encoded++;
+		if (s->event_fd >= 0)
+			e->in_codec++;
 		e->force_keyframe = false;
 	} else if (ret == VV_CODEC_ERR_INVALID_DATA) {
 		e->input_errors++;
@@ -435,7 +461,8 @@ static void enc_pump(struct vv_video_dev *dev, struct stream *s)
 
 	do {
 		progress = output_packets(dev, s);
-		if (e->packet_count < MAX_PENDING_PACKETS && s->queued_head[Q_IN] &&
+		if (e->packet_count < MAX_PENDING_PACKETS && e->in_codec < MAX_FRAMES_IN_CODEC &&
+		    s->queued_head[Q_IN] &&
 		    (s->failed || ready_encoder(dev, s))) {
 			encode_input(dev, s, vv_dequeue(s, Q_IN));
 			progress = true;

@@ -23,7 +23,7 @@ need_encoder
 start_encoder
 MIN_PSNR=30
 codecs=$(enc_codecs h264 hevc vp8 vp9)
-[ -n "$codecs" ] || skip "the plugin encodes none of h264 hevc vp8 vp9"
+[ -n "$codecs" ] || die "the plugin encodes none of h264 hevc vp8 vp9"
 c1=${codecs%% *}
 
 quality() { # CODEC OUT RAW WxH N WHAT: all frames, PSNR above the bound; prints the PSNR

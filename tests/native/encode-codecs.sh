@@ -17,7 +17,7 @@ WH=320x240 N=30 BITRATE=1000000
 MIN_PSNR=32
 raw=$(raw_clip $WH $N)
 codecs=$(enc_codecs h264 hevc vp8 vp9)
-[ -n "$codecs" ] || skip "the plugin encodes none of h264 hevc vp8 vp9"
+[ -n "$codecs" ] || die "the plugin encodes none of h264 hevc vp8 vp9"
 
 check_encoded() { # CODEC OUT [what]
 	local codec=$1 out=$2 what=${3:-} n p keys fkeys line bytes size

@@ -16,7 +16,7 @@ need_encoder
 start_encoder
 raw=$(raw_clip 320x240 10)
 codecs=$(enc_codecs h264 hevc vp8 vp9)
-[ -n "$codecs" ] || skip "the plugin encodes none of h264 hevc vp8 vp9"
+[ -n "$codecs" ] || die "the plugin encodes none of h264 hevc vp8 vp9"
 failed=()
 for c in $("$ENC_HOSTILE" --list); do
 	list=$codecs

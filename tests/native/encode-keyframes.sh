@@ -21,7 +21,7 @@ start_encoder
 WH=320x240 N=40
 raw=$(raw_clip $WH $N)
 codecs=$(enc_codecs h264 hevc vp8 vp9)
-[ -n "$codecs" ] || skip "the plugin encodes none of h264 hevc vp8 vp9"
+[ -n "$codecs" ] || die "the plugin encodes none of h264 hevc vp8 vp9"
 
 keys_are() { # CODEC OUT WANT WHAT (WANT: LIST or LIST|LIST)
 	local got flags

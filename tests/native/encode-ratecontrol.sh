@@ -19,7 +19,7 @@ WH=320x240 N=90 FPS=30
 CBR_TOL=0.15 STEP_TOL=0.30 PEAK_TOL=0.20 VBR_TOL=0.20
 raw=$(raw_clip $WH $N)
 codecs=$(enc_codecs h264 hevc vp8 vp9)
-[ -n "$codecs" ] || skip "the plugin encodes none of h264 hevc vp8 vp9"
+[ -n "$codecs" ] || die "the plugin encodes none of h264 hevc vp8 vp9"
 
 for c in $codecs; do
 	out=$TMP/out.$(enc_ext "$c")

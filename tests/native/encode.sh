@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# backends: ffmpeg (the GStreamer plugin has no encoder yet)
 # The encoder device (--device encoder) through vv-enc-client, one frame in
 # flight at a time: every codec's output decodes with the host's ffmpeg to
 # as many frames as went in, PSNR against the source above 35 dB (320x240,
@@ -13,7 +12,7 @@ need_tools
 ENC=$VV_BUILD/vv-enc-client
 [ -x "$ENC" ] || skip "no $ENC (make client-all)"
 GSOCK=$TMP/gpu.sock
-start_daemon --device encoder --gpu-socket-path "$GSOCK"
+start_encoder --gpu-socket-path "$GSOCK"
 for _ in $(seq 100); do [ -S "$GSOCK" ] && break; sleep 0.05; done
 
 raw() { # name WxH frames: an NV12 clip

@@ -7,7 +7,12 @@
 #  - the other installed decoders, chosen by option, decode bit-exact too:
 #    avdec_vp8 and avdec_vp9 (libavcodec's) instead of vp8dec/vp9dec (libvpx);
 #  - without the daemon (vv-plugin-test): reset mid-stream and decoding again
-#    after a drain give the reference MD5, for every codec.
+#    after a drain give the reference MD5, for every codec;
+#  - the encoder: capabilities name the ranked encoder per codec and the one
+#    encoder=[CODEC:]ELEMENT chose; bad encoder= options are refused; an
+#    element the plugin knows only by its generic properties (openh264enc:
+#    bitrate in bit/s, rate-control "bitrate", gop-size) holds a CBR target
+#    within 15% and places GOP keyframes, decoding back to every frame.
 . "$(dirname "$0")/lib.bash"
 need_tools
 PT=$VV_BUILD/vv-plugin-test
@@ -27,7 +32,8 @@ grep -q '"vp8", "implementation": "avdec_vp8 (decoder option)"' "$TMP/caps.json"
 echo "ok: capabilities name the ranked and the chosen decoders"
 for bad in "decoder=no-such-element:no element" "decoder=h264parse:decodes none" \
 	"decoder=hevc:avdec_h264:does not decode hevc" "decoder=av1:avdec_h264:unknown codec" \
-	"bogus=1:unknown option"; do
+	"encoder=vp8:x264enc:does not encode vp8" "encoder=h264parse:encodes none" \
+	"encoder=no-such-element:no element" "bogus=1:unknown option"; do
 	opt=${bad%:*} why=${bad##*:}
 	if caps --backend-opt "$opt" >/dev/null; then die "--backend-opt $opt accepted"; fi
 	grep -q "$why" "$TMP/caps.err" || { cat "$TMP/caps.err"; die "--backend-opt $opt: no '$why'"; }
@@ -53,3 +59,30 @@ for s in h264 hevc vp8 vp9; do
 		echo "ok: $s $mode without the daemon ($got)"
 	done
 done
+
+caps --device encoder >"$TMP/enc.json" || die "--device encoder --print-capabilities"
+for f in h264 hevc vp8 vp9; do
+	grep -q "\"format\": \"$f\", \"implementation\": \"[a-z0-9_]* (rank " "$TMP/enc.json" ||
+		{ cat "$TMP/enc.json"; die "no ranked encoder named for $f"; }
+done
+caps --device encoder --backend-opt encoder=h264:openh264enc >"$TMP/enc.json" || die "encoder= refused"
+grep -q '"h264", "implementation": "openh264enc (encoder option)"' "$TMP/enc.json" ||
+	die "encoder=h264:openh264enc not used"
+echo "ok: capabilities name the ranked and the chosen encoders"
+
+ENC=$VV_BUILD/vv-enc-client
+[ -x "$ENC" ] || die "no $ENC (make client-all)"
+ffq -f lavfi -i testsrc2=size=320x240:rate=30 -frames:v 60 -pix_fmt nv12 -f rawvideo "$TMP/clip.nv12" ||
+	die "cannot make the clip"
+start_daemon --device encoder --backend-opt encoder=h264:openh264enc
+timeout 120 "$ENC" --video-socket "$SOCK" --codec h264 --input "$TMP/clip.nv12" --width 320 \
+	--height 240 --output "$TMP/oh.h264" --bitrate 400000 --cbr --gop 10 >"$TMP/oh.log" ||
+	die "openh264enc: vv-enc-client failed"
+grep -q 'keyframes=0,10,20,30,40,50$' "$TMP/oh.log" || die "openh264enc: GOP 10: $(cat "$TMP/oh.log")"
+n=$(ffprobe -v error -count_frames -select_streams v -show_entries stream=nb_read_frames -of csv=p=0 "$TMP/oh.h264")
+[ "$n" = 60 ] || die "openh264enc: $n frames decode, 60 went in"
+bytes=$(stat -c %s "$TMP/oh.h264")
+awk -v b="$bytes" 'BEGIN { r = b * 8 / 2; e = (r - 400000) / 400000; exit !(e < 0.15 && e > -0.15) }' ||
+	die "openh264enc: $((bytes * 4)) bit/s for a 400000 CBR target"
+stop_daemon
+echo "ok: openh264enc (generic properties): $(cat "$TMP/oh.log"), $((bytes * 4)) bit/s for 400000"

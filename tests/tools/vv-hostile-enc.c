@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vv_dev.h"
 
@@ -627,6 +628,53 @@ static void c_queue_clear(void)
 	note("QUEUE_CLEAR(OUTPUT): both buffers back with ERR, size 0");
 }
 
+/*
+ * A guest that queues frames faster than the codec encodes, with no OUTPUT
+ * buffer: the device copies each frame into the codec and returns the
+ * buffer, so only its bounds stop it (16 pending packets, 4 frames inside an
+ * asynchronous codec). More than 20 frames back means frames pile up in the
+ * codec without bound (memory a guest can make the daemon spend).
+ */
+static void c_flood(void)
+{
+	struct virtio_video_params p = in_params(VIRTIO_VIDEO_FORMAT_YUV420, 640, 480, 0);
+	enum { N = 48, BOUND = 16 + 4 };
+	struct vv_req *in[N];
+	unsigned int back = 0, i;
+	struct timespec t0, t;
+
+	create_stream(1);
+	set_params(1, &p, OK, "SET_PARAMS(INPUT) 640x480");
+	p = get_params(1, Q_IN);
+	for (i = 0; i < N; i++)
+		frame_res(1, 1 + i, &p, 0);
+	for (i = 0; i < N; i++)
+		in[i] = queue(1, Q_IN, 1 + i, 100 + i);
+	/* Two seconds for the codec: far longer than 20 frames of 640x480 take. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (vv_poll(&dev, 100) < 0)
+			fail("poll");
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 2000);
+	for (i = 0; i < N; i++)
+		back += in[i]->done;
+	if (back > BOUND)
+		fail("%u of %u frames taken with no OUTPUT buffer (bound %u)", back, N, BOUND);
+	if (back < 16)
+		fail("only %u frames taken in 2 s (16 packets may wait)", back);
+	note("%u frames queued, no OUTPUT buffer: %u taken (bound %u), the rest wait", N, back,
+	     BOUND);
+	expect(&(struct virtio_video_queue_clear){ { VIRTIO_VIDEO_CMD_QUEUE_CLEAR, 1 }, Q_IN, { 0 } },
+	       sizeof(struct virtio_video_queue_clear), OK, "QUEUE_CLEAR(INPUT)");
+	for (i = 0; i < N; i++) {
+		if (!in[i]->done && vv_wait(&dev, in[i]))
+			fail("frame %u never came back after QUEUE_CLEAR(INPUT)", i);
+		vv_req_free(in[i]);
+	}
+	note("QUEUE_CLEAR(INPUT): every waiting frame back");
+}
+
 /* A bitstream buffer too small: ERR, size 0, and the packet waits for the next buffer. */
 static void c_small_output(void)
 {
@@ -768,6 +816,7 @@ static const struct hcase cases[] = {
 	{ "enc-before-params", c_before_params }, { "enc-busy", c_busy },
 	{ "enc-queue-clear", c_queue_clear }, { "enc-small-output", c_small_output },
 	{ "enc-ext-off", c_ext_off },	  { "enc-random", c_random },
+	{ "enc-flood", c_flood },
 };
 
 /* The stream's coded format and its size range, from QUERY_CAPABILITY(OUTPUT). */
