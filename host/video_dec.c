@@ -18,6 +18,12 @@
 #define MAX_PENDING_PICTURES 16
 #define DEFAULT_BITSTREAM_SIZE (1u << 20)
 #define OUTPUT_MIN_BUFFERS 4
+/*
+ * What crosvm's decoder answers for the picture before the stream's size is
+ * known (devices/src/virtio/video/decoder/mod.rs, Context::new): 640x480.
+ */
+#define PLACEHOLDER_WIDTH 640
+#define PLACEHOLDER_HEIGHT 480
 
 struct pending_picture {
 	struct vv_picture pic;
@@ -42,7 +48,7 @@ struct dec_stream {
 	bool codec_drained;
 	unsigned int flushes_out;	/* flush() calls whose VV_CODEC_DRAINED is due */
 	bool drain_eos_sent;
-	unsigned long long frames_decoded, frames_output, input_errors;
+	unsigned long long frames_decoded, frames_output, input_errors, bitstream_buffers;
 };
 
 static struct dec_stream *dec_of(const struct stream *s)
@@ -120,12 +126,17 @@ static void drop_pictures(struct vv_video_dev *dev, struct dec_stream *d)
 		picture_drop_first(dev, d);
 }
 
-/* Marks the end of a drain: the last pending picture, else an empty buffer. */
+/*
+ * Marks the end of a drain: the last pending picture, else an empty buffer.
+ * A stream that speaks crosvm's dialect always gets the empty buffer, as
+ * crosvm's device gives it: the ChromeOS/Android driver takes every EOS
+ * buffer as empty (bytesused 0), so a picture carrying EOS would be lost.
+ */
 static void mark_drain_end(struct stream *s)
 {
 	struct dec_stream *d = dec_of(s);
 
-	if (s->drain_elem && d->picture_count)
+	if (s->drain_elem && d->picture_count && !s->params_ext_seen)
 		picture_at(d, d->picture_count - 1)->eos = true;
 }
 
@@ -331,6 +342,7 @@ static void decode_input(struct vv_video_dev *dev, struct stream *s, struct reso
 		/* After a cancelled drain: the codec decodes again. */
 		if (!s->drain_elem)
 			forget_flush(d);
+		d->bitstream_buffers++;
 		ret = ops(dev)->decode(d->dec, iov, (unsigned int)count, r->timestamp);
 		if (ret == VV_CODEC_ERR_INVALID_DATA) {
 			d->input_errors++;
@@ -480,9 +492,9 @@ static void dec_stream_fini(struct vv_video_dev *dev, struct stream *s)
 	ops(dev)->destroy(d->dec);
 	free(d->pictures);
 	log_info("stream %u end: frames_decoded=%llu frames_output=%llu input_errors=%llu "
-		 "res_guest_pages_in=%llu res_guest_pages_out=%llu res_virtio_object_in=%llu "
+		 "bitstream_buffers=%llu res_guest_pages_in=%llu res_guest_pages_out=%llu res_virtio_object_in=%llu "
 		 "res_virtio_object_out=%llu bytes_copied=%llu",
-		 s->id, d->frames_decoded, d->frames_output, d->input_errors,
+		 s->id, d->frames_decoded, d->frames_output, d->input_errors, d->bitstream_buffers,
 		 c->res_pages[Q_IN], c->res_pages[Q_OUT], c->res_objects[Q_IN],
 		 c->res_objects[Q_OUT], c->bytes_copied);
 	free(d);
@@ -551,6 +563,26 @@ static uint32_t set_output_params(struct vv_video_dev *dev, struct stream *s,
 	s->params[Q_OUT] = p;
 	d->res_change_pending = false;
 	return VIRTIO_VIDEO_RESP_OK_NODATA;
+}
+
+/*
+ * GET_PARAMS_EXT(OUTPUT) before the stream's size is known, while the driver
+ * set none: crosvm's placeholder picture (640x480, laid out in the queue's
+ * format) instead of 0x0. The ChromeOS driver hands that answer to G_FMT,
+ * and a client that reads G_FMT(CAPTURE) early (GStreamer 1.22's
+ * v4l2videodec) refuses 0x0. Nothing changes in the stream: the first size
+ * is still announced (DECODER_RESOLUTION_CHANGED) even if it is 640x480,
+ * and plain GET_PARAMS still says 0x0 (docs/protocol.md).
+ */
+static void dec_ext_params(const struct stream *s, int q, struct params *p)
+{
+	const struct dec_stream *d = s->engine;
+
+	if (q != Q_OUT || d->size_known || p->width || p->height)
+		return;
+	p->width = PLACEHOLDER_WIDTH;
+	p->height = PLACEHOLDER_HEIGHT;
+	vv_params_layout(p, NULL);
 }
 
 static uint32_t dec_set_params(struct vv_video_dev *dev, struct stream *s, int q,
@@ -646,4 +678,5 @@ const struct vv_role_ops vv_decoder_role = {
 	.resources_destroyed = dec_resources_destroyed,
 	.wants_events = dec_wants_events,
 	.event_ready = dec_event_ready,
+	.ext_params = dec_ext_params,
 };

@@ -325,6 +325,13 @@ static void cmd_query_capability(struct command *cmd)
 	vv_push_reply(dev, cmd->elem, dev->caps_blob[q], dev->caps_len[q]);
 }
 
+static bool mem_type_known(uint32_t mem_type)
+{
+	return mem_type == VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES ||
+	       mem_type == VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
+}
+
+/* Memory a resource may be read in: guest pages, virtio objects if offered. */
 static bool mem_type_allowed(struct vv_video_dev *dev, uint32_t mem_type)
 {
 	if (mem_type == VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES)
@@ -346,8 +353,15 @@ static void cmd_stream_create(struct command *cmd)
 		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION);
 		return;
 	}
-	if (!vv_coded_caps(dev, coded) ||
-	    !mem_type_allowed(dev, in_mem) || !mem_type_allowed(dev, out_mem)) {
+	/*
+	 * A memory type the device does not offer (virtio objects without
+	 * RESOURCE_VIRTIO_OBJECT) is taken as the queue's initial type: the
+	 * ChromeOS/Android driver creates every stream with virtio objects on
+	 * both queues and sets each queue's real type with SET_PARAMS_EXT
+	 * before its first RESOURCE_CREATE. Such a queue takes no resource
+	 * until then (RESOURCE_CREATE: ERR_INVALID_PARAMETER).
+	 */
+	if (!vv_coded_caps(dev, coded) || !mem_type_known(in_mem) || !mem_type_known(out_mem)) {
 		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
 		return;
 	}
@@ -376,6 +390,10 @@ static void cmd_stream_create(struct command *cmd)
 	dev->num_streams++;
 	dev->streams_created++;
 	log_debug("stream %u created", s->id);
+	if (!mem_type_allowed(dev, in_mem) || !mem_type_allowed(dev, out_mem))
+		log_info("stream %u: created with virtio-object memory, which the device does not "
+			 "offer: such a queue takes resources once SET_PARAMS_EXT gives it guest pages",
+			 s->id);
 	reply(cmd, VIRTIO_VIDEO_RESP_OK_NODATA);
 }
 
@@ -575,6 +593,9 @@ static void cmd_resource_create(struct command *cmd)
 	r->layout = layout;
 	for (unsigned int i = 0; i < VIRTIO_VIDEO_MAX_PLANES; i++)
 		r->plane_offsets[i] = le32toh(req->plane_offsets[i]);
+	if (!mem_type_allowed(dev, r->mem_type))
+		log_warn("stream %u: RESOURCE_CREATE on the %s queue in virtio-object memory, "
+			 "which the device does not offer", s->id, queue_name(q));
 	if ((layout != VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER &&
 	     layout != VIRTIO_VIDEO_PLANES_LAYOUT_PER_PLANE) ||
 	    !mem_type_allowed(dev, r->mem_type))
@@ -628,6 +649,8 @@ static void cmd_resource_queue(struct command *cmd)
 			return;
 		}
 	}
+	log_debug("stream %u: %s resource %u queued (%u bytes)", s->id, queue_name(q), r->id,
+		  r->data_size);
 	r->elem = cmd->elem;
 	cmd->elem = NULL;
 	enqueue(s, q, r);
@@ -740,9 +763,9 @@ static bool command_size_exact(struct command *cmd, size_t size)
 static void log_params_ext_use(struct stream *s, int q, uint32_t old_type, uint32_t new_type,
 			       bool set)
 {
-	if (s->params_ext_logged)
+	if (s->params_ext_seen)
 		return;
-	s->params_ext_logged = true;
+	s->params_ext_seen = true;
 	if (!set)
 		log_info("stream %u: guest uses crosvm params-ext dialect; %s queue memory %s",
 			 s->id, queue_name(q), mem_type_name(old_type));
@@ -758,6 +781,7 @@ static void cmd_get_params_ext(struct command *cmd)
 {
 	struct virtio_video_get_params_ext_resp resp;
 	struct stream *s;
+	struct params p;
 	int q;
 
 	if (!command_size_exact(cmd, sizeof(struct virtio_video_get_params_ext)))
@@ -769,7 +793,10 @@ static void cmd_get_params_ext(struct command *cmd)
 	/* crosvm answers the EXT variant with the plain GET_PARAMS response type. */
 	resp.hdr.type = htole32(VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
 	resp.hdr.stream_id = htole32(s->id);
-	params_to_wire(&s->params[q], q, &resp.params.base);
+	p = s->params[q];
+	if (cmd->dev->role->ext_params)
+		cmd->dev->role->ext_params(s, q, &p);
+	params_to_wire(&p, q, &resp.params.base);
 	resp.params.resource_type = htole32(s->mem_type[q]);
 	log_params_ext_use(s, q, s->mem_type[q], s->mem_type[q], false);
 	vv_push_reply(cmd->dev, cmd->elem, &resp, sizeof(resp));
@@ -796,7 +823,13 @@ static void cmd_set_params_ext(struct command *cmd)
 		return;
 	q = queue_index(le32toh(req->params.base.queue_type));
 	mem_type = le32toh(req->params.resource_type);
-	if (q < 0 || !mem_type_allowed(dev, mem_type)) {
+	/*
+	 * A type the device does not offer may be kept (a queue STREAM_CREATE
+	 * gave virtio objects without the feature: the ChromeOS driver echoes
+	 * the type GET_PARAMS_EXT reported at S_FMT), never switched to.
+	 */
+	if (q < 0 || !mem_type_known(mem_type) ||
+	    (mem_type != s->mem_type[q] && !mem_type_allowed(dev, mem_type))) {
 		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
 		return;
 	}

@@ -92,7 +92,13 @@ struct stream {
 	struct vu_elem *drain_elem;	/* STREAM_DRAIN in progress */
 	bool failed;			/* the codec cannot go on */
 	int event_fd;			/* asynchronous codec's fd, -1: synchronous */
-	bool params_ext_logged;		/* the crosvm-dialect info line is out */
+	/*
+	 * A GET/SET_PARAMS_EXT succeeded on the stream: the guest speaks
+	 * crosvm's dialect (and its info line is out), so the stream is served
+	 * as crosvm's device serves it where the two differ (docs/protocol.md,
+	 * "crosvm dialect": the drain's EOS on an empty buffer).
+	 */
+	bool params_ext_seen;
 	struct res_counters stats;
 	void *engine;			/* the role engine's state */
 };
@@ -136,6 +142,11 @@ struct vv_role_ops {
 	/* Asynchronous codecs: poll s->event_fd now? And its readiness. */
 	bool (*wants_events)(const struct stream *s);
 	void (*event_ready)(struct vv_video_dev *dev, struct stream *s);
+	/*
+	 * GET_PARAMS_EXT's answer for queue q, from a copy of s->params[q] (may
+	 * be NULL): what crosvm's device answers where ours would say less.
+	 */
+	void (*ext_params)(const struct stream *s, int q, struct params *p);
 	/* GET/SET_CONTROL (NULL: every control is unsupported); value is 8 bytes. */
 	uint32_t (*get_control)(struct vv_video_dev *dev, struct stream *s, uint32_t control,
 				uint32_t *value);

@@ -51,7 +51,7 @@ struct opts {
 	const char *socket, *codec, *input, *output;
 	uint32_t coded_format, raw_format;
 	bool per_plane, scatter, sequential, no_output, stats, indirect, verify_ts, no_ts_check;
-	bool params_ext, no_per_resource_mem;
+	bool params_ext, no_per_resource_mem, peer;
 	uint32_t stream_mem, queue_mem, res_mem_flag;
 	uint32_t chunk;
 	int seek_after;
@@ -515,6 +515,15 @@ static void on_queue_done(struct vv_req *req)
 		die("stream %u: output buffer %u came back with ERR (size %u)", s->id, r->id,
 		    resp->size);
 	}
+	/*
+	 * --peer: the ChromeOS/Android driver takes every EOS buffer as empty
+	 * (virtio_video_buf_done: bytesused 0), as crosvm's device sends it: a
+	 * picture that carries EOS would never reach its client.
+	 */
+	if (o.peer && (resp->flags & VIRTIO_VIDEO_BUFFER_FLAG_EOS) && resp->size)
+		die("stream %u: the drain's EOS came on a picture (%u bytes, timestamp %llu): the "
+		    "ChromeOS driver would lose it (crosvm's device sends an empty EOS buffer)",
+		    s->id, resp->size, (unsigned long long)resp->timestamp);
 	if (resp->size) {
 		check_ts(s, resp->timestamp);
 		if (!o.no_output)
@@ -653,6 +662,40 @@ static void handle_res_change(struct stream *s)
 	s->n_out = want;
 }
 
+/*
+ * --peer: what the ChromeOS/Android driver does at open and S_FMT(OUTPUT),
+ * between STREAM_CREATE (virtio objects on both queues, whatever the
+ * device offers) and its first REQBUFS. Its G_FMT(CAPTURE) is this
+ * GET_PARAMS_EXT(OUTPUT) answer: a client that reads it before the stream's
+ * size is known (GStreamer 1.22) needs a usable size, as crosvm's 640x480.
+ * Plain GET_PARAMS keeps saying 0x0 (docs/protocol.md). Its S_FMT(OUTPUT)
+ * sends the params back with the memory type GET_PARAMS_EXT reported, and
+ * ignores the answer: it must be OK, or the format silently stays.
+ */
+static void peer_open(struct stream *s)
+{
+	struct virtio_video_get_params c = { .hdr.type = VIRTIO_VIDEO_CMD_GET_PARAMS,
+					     .queue_type = VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT };
+	struct virtio_video_get_params_resp r;
+	struct virtio_video_params p;
+	uint32_t fmt = o.raw_format;
+
+	get_params_ext(s, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, &p);
+	o.raw_format = p.format;
+	check_out_params(s, &p);
+	o.raw_format = fmt;
+	fprintf(stderr, "vv-client: stream %u: GET_PARAMS_EXT(OUTPUT) before the size: %ux%u, "
+		"format %u, stride %u\n", s->id, p.frame_width, p.frame_height, p.format,
+		p.plane_formats[0].stride);
+	sync_cmd(s, &c, sizeof(c), &r, sizeof(r), VIRTIO_VIDEO_RESP_OK_GET_PARAMS);
+	if (r.params.frame_width || r.params.frame_height)
+		die("stream %u: plain GET_PARAMS(OUTPUT) before the size: %ux%u, expected 0x0",
+		    s->id, r.params.frame_width, r.params.frame_height);
+	get_params_ext(s, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, &p);
+	p.format = o.coded_format;
+	set_params_ext(s, &p, s->mem[0]);
+}
+
 static void stream_start(struct stream *s)
 {
 	struct virtio_video_stream_create c = { .hdr.type = VIRTIO_VIDEO_CMD_STREAM_CREATE };
@@ -673,6 +716,8 @@ static void stream_start(struct stream *s)
 		get_params(s, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, &p);
 		get_params(s, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, &p);
 	}
+	if (o.peer)
+		peer_open(s);
 
 	for (i = 0; i < n_aus; i++)
 		if (aus[i].size > max)
@@ -1063,6 +1108,8 @@ static void usage(void)
 		"        [--no-ts-check]  (diagnosis only: skip the timestamp checks)\n"
 		"        [--params-ext] [--stream-mem TYPE] [--queue-mem TYPE]\n"
 		"        [--res-mem-flag none|TYPE] [--no-per-resource-mem]\n"
+		"        [--peer]  (the ChromeOS/Android driver's sequence: --params-ext,\n"
+		"                   --stream-mem virtio-object, --queue-mem guest-pages, no bit 16)\n"
 		"        TYPE: guest-pages|virtio-object\n"
 		"   or: vv-client --encode ...  (the encoder client; vv-client --encode --help)\n");
 	exit(2);
@@ -1079,7 +1126,7 @@ int main(int argc, char **argv)
 		{ "no-output", 0, 0, 'N' },	{ "stats", 0, 0, 'T' },	     { "timeout", 1, 0, 't' },
 		{ "seek-after", 1, 0, 'k' },	{ "in-bufs", 1, 0, 'b' },	{ "no-ts-check", 0, 0, 'X' }, { "params-ext", 0, 0, 'E' },
 		{ "stream-mem", 1, 0, 'M' },	{ "queue-mem", 1, 0, 'Q' },   { "res-mem-flag", 1, 0, 'r' },
-		{ "no-per-resource-mem", 0, 0, 'P' }, { 0, 0, 0, 0 },
+		{ "no-per-resource-mem", 0, 0, 'P' }, { "peer", 0, 0, 'Z' }, { 0, 0, 0, 0 },
 	};
 	struct timespec t0, t1;
 	double secs;
@@ -1135,6 +1182,7 @@ int main(int argc, char **argv)
 					 VIRTIO_VIDEO_PLANES_LAYOUT_F_GUEST_PAGES;
 			break;
 		case 'P': o.no_per_resource_mem = true; break;
+		case 'Z': o.peer = true; break;
 		default: usage();
 		}
 	}
@@ -1152,6 +1200,16 @@ int main(int argc, char **argv)
 		die("--chunk needs a byte-stream codec (h264, hevc)");
 	if (!o.output && !o.no_output)
 		die("--output or --no-output is required");
+	if (o.peer) {
+		/*
+		 * The ChromeOS driver asks for virtio objects (taken only where
+		 * offered: --gpu-socket-path) and knows nothing of bit 16.
+		 */
+		o.params_ext = true;
+		o.stream_mem = VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
+		o.queue_mem = VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
+		o.no_per_resource_mem = true;
+	}
 	if (o.no_per_resource_mem)
 		feat &= ~(1ull << VIRTIO_VIDEO_F_PER_RESOURCE_MEM_TYPE);
 	/* Asked for only where named: plain runs negotiate what they always did. */

@@ -406,11 +406,11 @@ static void c_bad_create(void)
 	c.coded_format = VIRTIO_VIDEO_FORMAT_H264;
 	c.in_mem_type = 7;
 	expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, "STREAM_CREATE mem type 7");
-	c.in_mem_type = VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
-	if (!(dev.f.features & (1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT)))
-		expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER,
-		       "STREAM_CREATE virtio objects without the feature");
+	c.out_mem_type = 2;
+	expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER, "STREAM_CREATE out mem type 2");
+	/* Virtio objects without the feature: accepted (case peer-create). */
 	c.in_mem_type = 0;
+	c.out_mem_type = 0;
 	expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_OK_NODATA, "STREAM_CREATE");
 	expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION, "STREAM_CREATE of an existing ID");
 	sanity();
@@ -555,6 +555,72 @@ static void expect_mem(uint32_t stream, uint32_t queue, uint32_t mem, uint32_t p
 		     p.resource_type, p.base.plane_formats[0].plane_size, mem, plane_size);
 	note("%s: GET_PARAMS_EXT(0x%x) resource_type %u, plane_size %u", what, queue,
 	     p.resource_type, p.base.plane_formats[0].plane_size);
+}
+
+/*
+ * The ChromeOS/Android driver's stream on a device without virtio objects
+ * (the daemon without a GPU): STREAM_CREATE with virtio objects on both
+ * queues is accepted, such a queue takes no resource, SET_PARAMS_EXT may keep
+ * the type (the driver's S_FMT echo) or switch to guest pages, never back;
+ * GET_PARAMS_EXT(OUTPUT) answers crosvm's 640x480 placeholder before the
+ * stream's size is known, plain GET_PARAMS 0x0.
+ */
+static void c_peer_create(void)
+{
+	const uint32_t IN = VIRTIO_VIDEO_QUEUE_TYPE_INPUT, OUT = VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
+	const uint32_t SB = VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER;
+	const uint32_t GP = VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES, VO = VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
+	const uint32_t OK = VIRTIO_VIDEO_RESP_OK_NODATA, BADP = VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+	struct virtio_video_stream_create c = { .hdr = { VIRTIO_VIDEO_CMD_STREAM_CREATE, 1 },
+						.in_mem_type = VO, .out_mem_type = VO,
+						.coded_format = VIRTIO_VIDEO_FORMAT_H264 };
+	struct virtio_video_get_params gp = { { VIRTIO_VIDEO_CMD_GET_PARAMS, 1 }, OUT, { 0 } };
+	struct virtio_video_get_params_resp gr;
+	struct virtio_video_params_ext p, out;
+	struct virtio_video_mem_entry e = { .addr = gmem(65536), .length = 65536 };
+	uint32_t one[8] = { 1 }, used = 0;
+
+	if (dev.f.features & (1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT))
+		fail("the device offers RESOURCE_VIRTIO_OBJECT: this case needs one without");
+	expect(&c, sizeof(c), OK, "STREAM_CREATE virtio objects on both queues, not offered");
+	expect_mem(1, IN, VO, 0, "input queue as created");
+	expect_mem(1, OUT, VO, 0, "output queue as created");
+	res_create(1, IN, 1, SB, 1, one, &e, 1, BADP,
+		   "RESOURCE_CREATE on a virtio-object queue, virtio objects not offered");
+	out = get_ext(1, OUT);
+	if (out.base.frame_width != 640 || out.base.frame_height != 480 ||
+	    out.base.format != VIRTIO_VIDEO_FORMAT_NV12 || out.base.num_planes != 2 ||
+	    out.base.plane_formats[0].stride < 640 || out.base.plane_formats[1].stride < 640 ||
+	    out.base.plane_formats[0].plane_size < 640 * 480 ||
+	    out.base.plane_formats[1].plane_size < 640 * 240 || out.base.crop.width != 640 ||
+	    out.base.crop.height != 480)
+		fail("GET_PARAMS_EXT(output) before the size: %ux%u format %u planes %u, "
+		     "stride %u/%u size %u/%u crop %ux%u: not crosvm's 640x480 NV12 placeholder",
+		     out.base.frame_width, out.base.frame_height, out.base.format,
+		     out.base.num_planes, out.base.plane_formats[0].stride,
+		     out.base.plane_formats[1].stride, out.base.plane_formats[0].plane_size,
+		     out.base.plane_formats[1].plane_size, out.base.crop.width, out.base.crop.height);
+	note("GET_PARAMS_EXT(output) before the size: 640x480 NV12, strides %u/%u",
+	     out.base.plane_formats[0].stride, out.base.plane_formats[1].stride);
+	if (vv_sync(&dev, &gp, sizeof(gp), &gr, sizeof(gr), &used) !=
+	    VIRTIO_VIDEO_RESP_OK_GET_PARAMS || gr.params.frame_width || gr.params.frame_height)
+		fail("plain GET_PARAMS(output) before the size: %ux%u (%u bytes), expected 0x0",
+		     gr.params.frame_width, gr.params.frame_height, used);
+	note("plain GET_PARAMS(output) before the size -> 0x0");
+	p = get_ext(1, IN);
+	set_ext(1, &p, OK, "SET_PARAMS_EXT input keeping virtio objects (the driver's S_FMT echo)");
+	expect_mem(1, IN, VO, 0, "type kept");
+	p.resource_type = GP;
+	set_ext(1, &p, OK, "SET_PARAMS_EXT input -> guest pages (its REQBUFS)");
+	expect_mem(1, IN, GP, 0, "input switched");
+	p.resource_type = VO;
+	set_ext(1, &p, BADP, "SET_PARAMS_EXT input -> virtio objects, not offered");
+	expect_mem(1, IN, GP, 0, "refused switch: nothing changed");
+	res_create(1, IN, 1, SB, 1, one, &e, 1, OK, "RESOURCE_CREATE guest pages after the switch");
+	out.resource_type = GP;
+	set_ext(1, &out, OK, "SET_PARAMS_EXT output (placeholder echoed) -> guest pages");
+	expect_mem(1, OUT, GP, 0, "output switched");
+	sanity();
 }
 
 /* Malformed EXT requests, on any device that has the dialect: nothing changes. */
@@ -1255,6 +1321,7 @@ static const struct hcase cases[] = {
 	{ "mem-beyond-file", c_mem_beyond_file, true, true },
 	{ "mem-shrink", c_mem_shrink, false, false },
 	{ "params-ext", c_params_ext, false, false },
+	{ "peer-create", c_peer_create, false, false },
 };
 
 /* Cases that need a daemon option: run by name only, not in --list. */

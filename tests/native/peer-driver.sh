@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The ChromeOS/Android guest driver (crosvm's peer; issue 16), replayed by
+# vv-client --peer without its code: streams created with virtio objects on
+# both queues on a device that does not offer them, GET/SET_PARAMS_EXT at
+# open, S_FMT and REQBUFS, and its reading of the drain's end (an EOS buffer
+# is empty to it). Checks, on the daemon without a GPU device:
+#  1. every codec and both resolution-change clips decode bit-exact (the
+#     stream is accepted and SET_PARAMS_EXT gives the queues guest pages);
+#  2. GET_PARAMS_EXT(OUTPUT) before the size is known answers crosvm's
+#     640x480 NV12 placeholder, plain GET_PARAMS 0x0 (vv-client checks both),
+#     and the first size is still announced when it is 640x480 itself
+#     (vv-client creates its frame buffers only at the event);
+#  3. the drain's EOS comes on an empty buffer, never on a picture: with the
+#     ffmpeg plugin in mode=sync every picture of the flush is pending when
+#     the drain ends, the case where the device used to flag the last one;
+#  4. vv-hostile peer-create: the command rules one by one;
+#  5. a plain v3 client (no EXT commands) still gets EOS on the last picture,
+#     or an empty buffer: both as before.
+. "$(dirname "$0")/lib.bash"
+need_tools
+[ -x "$HOSTILE" ] || skip "no $HOSTILE (make client-all)"
+
+start_daemon -v
+for s in h264 hevc vp8 vp9 h264-reschange vp9-reschange h264-odd vp9-odd; do
+	decode_check "$s" --peer
+done
+grep -q 'stream 1: created with virtio-object memory, which the device does not offer' "$DLOG" ||
+	die "no info line for a stream created with virtio objects that are not offered"
+grep -q "debug: stream 1: input queue memory virtio-object -> guest-pages\$" "$DLOG" ||
+	die "no debug line for the input queue's switch"
+grep -q 'before the size: 640x480, format 3' "$TMP/client.log" ||
+	die "vv-client did not report the 640x480 placeholder"
+echo "ok: $(grep 'before the size' "$TMP/client.log")"
+
+# A stream whose size is the placeholder's: the event must still come.
+clip=$TMP/vga.h264
+ffq -f lavfi -i testsrc2=size=640x480:rate=30 -frames:v 8 -c:v libx264 -bf 2 -pix_fmt yuv420p \
+	-f h264 "$clip"
+ref=$(ffq -i "$clip" -f rawvideo -pix_fmt yuv420p - | md5sum | cut -d' ' -f1)
+"$CLIENT" --socket "$SOCK" --codec h264 --input "$clip" --output "$TMP/vga.yuv" --peer \
+	>"$TMP/vga.log" 2>&1 || { cat "$TMP/vga.log" >&2; die "640x480 clip with --peer"; }
+[ "$(md5sum <"$TMP/vga.yuv" | cut -d' ' -f1)" = "$ref" ] || die "640x480 clip: MD5 differs"
+grep -q 'stream 1: picture size 640x480 (was 640x480)' "$DLOG" ||
+	die "the first size of a 640x480 stream was not announced"
+echo "ok: a 640x480 stream is announced although GET_PARAMS_EXT said 640x480 before"
+
+"$HOSTILE" --socket "$SOCK" --case peer-create >"$TMP/hostile.log" 2>&1 ||
+	{ cat "$TMP/hostile.log" >&2; die "vv-hostile peer-create"; }
+echo "ok: vv-hostile peer-create: $(grep -c ' -> ' "$TMP/hostile.log") answers checked"
+check_daemon "peer replay"
+stop_daemon
+
+# 3 and 5 with every picture of the flush pending at its end (ffmpeg only).
+if [ "${VV_BACKEND:-ffmpeg}" = ffmpeg ]; then
+	log_start=$(wc -l <"$DLOG")
+	start_daemon --backend-opt mode=sync
+	for s in h264 hevc vp8 vp9 h264-reschange; do
+		decode_check "$s" --peer
+	done
+	decode_check h264 --peer --in-bufs 1
+	decode_check h264
+	decode_check vp9
+	check_daemon "mode=sync"
+	stop_daemon
+	echo "ok: mode=sync: the drain ends on an empty EOS buffer for the peer"
+fi
+echo ok
