@@ -267,3 +267,12 @@ void gs_set_if_exists(GstElement *e, const char *prop, gint value)
 	else if (G_PARAM_SPEC_VALUE_TYPE(p) == G_TYPE_UINT && value >= 0)
 		g_object_set(e, prop, (guint)value, NULL);
 }
+
+bool gs_pipeline_play(GstElement *pipeline, GstBusSyncHandler on_message, gpointer data)
+{
+	GstBus *bus = gst_pipeline_get_bus(GST_PIPELINE(pipeline));
+
+	gst_bus_set_sync_handler(bus, on_message, data, NULL);
+	gst_object_unref(bus);
+	return gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE;
+}

@@ -63,6 +63,8 @@ void gs_signal_event(int efd);
 void gs_clear_event(int efd);
 /* An error after which the stream cannot go on, whatever its data. */
 bool gs_fatal_error(const GError *err, const char *debug);
+/* Installs the bus handler (synchronous: nothing queues) and starts the pipeline. */
+bool gs_pipeline_play(GstElement *pipeline, GstBusSyncHandler on_message, gpointer data);
 /* Sets an int or uint property if the element has it (not every element does). */
 void gs_set_if_exists(GstElement *e, const char *prop, gint value);
 

@@ -420,7 +420,6 @@ static bool pipeline_build(struct vv_encoder *e)
 	GstAppSinkCallbacks cb = { .eos = on_eos, .new_sample = on_new_sample };
 	GstElement *conv, *raw_filter, *filter, *parser = NULL;
 	GstCaps *caps;
-	GstBus *bus;
 	bool ok;
 
 	e->pipeline = gst_pipeline_new(NULL);
@@ -477,10 +476,7 @@ static bool pipeline_build(struct vv_encoder *e)
 		pipeline_free(e);
 		return false;
 	}
-	bus = gst_pipeline_get_bus(GST_PIPELINE(e->pipeline));
-	gst_bus_set_sync_handler(bus, on_message, e, NULL);
-	gst_object_unref(bus);
-	if (gst_element_set_state(e->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+	if (!gs_pipeline_play(e->pipeline, on_message, e)) {
 		pipeline_free(e);
 		return false;
 	}

@@ -428,7 +428,6 @@ static bool pipeline_build(struct vv_decoder *d, GstElementFactory *factory)
 	GstAppSinkCallbacks cb = { .eos = on_eos, .new_sample = on_new_sample };
 	GstAppSrcCallbacks src_cb = { .seek_data = on_seek_data };
 	GstCaps *caps;
-	GstBus *bus;
 	GstPad *pad;
 
 	d->pipeline = gst_pipeline_new(NULL);
@@ -492,10 +491,7 @@ static bool pipeline_build(struct vv_decoder *d, GstElementFactory *factory)
 		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_parsed, d, NULL);
 		gst_object_unref(pad);
 	}
-	bus = gst_pipeline_get_bus(GST_PIPELINE(d->pipeline));
-	gst_bus_set_sync_handler(bus, on_message, d, NULL);
-	gst_object_unref(bus);
-	if (gst_element_set_state(d->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+	if (!gs_pipeline_play(d->pipeline, on_message, d)) {
 		pipeline_free(d);
 		return false;
 	}
