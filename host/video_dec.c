@@ -625,6 +625,18 @@ static void dec_queue_clear(struct vv_video_dev *dev, struct stream *s, int q)
 	}
 }
 
+/*
+ * QUEUE_CLEAR(OUTPUT) while a resolution change waits for its
+ * acknowledgement is that acknowledgement: a drain in progress goes on
+ * (its pictures of the new size, then the EOS). Nothing else keeps it.
+ */
+static bool dec_drain_survives_clear(const struct stream *s, int q)
+{
+	const struct dec_stream *d = s->engine;
+
+	return q == Q_OUT && d->res_change_pending;
+}
+
 static void dec_resources_destroyed(struct vv_video_dev *dev, struct stream *s, int q)
 {
 	(void)dev;
@@ -674,6 +686,7 @@ const struct vv_role_ops vv_decoder_role = {
 	.pump = dec_pump,
 	.drain_begin = dec_drain_begin,
 	.drain_cancelled = dec_drain_cancelled,
+	.drain_survives_clear = dec_drain_survives_clear,
 	.queue_clear = dec_queue_clear,
 	.resources_destroyed = dec_resources_destroyed,
 	.wants_events = dec_wants_events,

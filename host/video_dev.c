@@ -442,10 +442,18 @@ static void cmd_stream_drain(struct command *cmd)
 
 	if (!s)
 		return;
+	/*
+	 * A drain kept across a resolution change's QUEUE_CLEAR(OUTPUT), sent
+	 * again (our guest driver does, as the device used to cancel it there):
+	 * the new one takes over, the old one is answered as cancelled.
+	 */
+	if (s->drain_elem && s->drain_kept)
+		cancel_drain(cmd->dev, s);
 	if (s->drain_elem) {
 		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION);
 		return;
 	}
+	s->drain_kept = false;
 	s->drain_elem = cmd->elem;
 	cmd->elem = NULL;
 	cmd->dev->role->drain_begin(cmd->dev, s);
@@ -665,7 +673,20 @@ static void cmd_queue_clear(struct command *cmd)
 	if (q < 0)
 		return;
 	vv_flush_queued(cmd->dev, s, q);
-	cancel_drain(cmd->dev, s);
+	/*
+	 * A drain goes on across the QUEUE_CLEAR(OUTPUT) that acknowledges a
+	 * resolution change found during it (dev-decoder.rst: the client
+	 * handles the change "before continuing with the drain sequence"), as
+	 * on crosvm's device, whose ChromeOS/Android driver never sends the
+	 * drain again. Any other QUEUE_CLEAR cancels it.
+	 */
+	if (s->drain_elem && cmd->dev->role->drain_survives_clear &&
+	    cmd->dev->role->drain_survives_clear(s, q)) {
+		s->drain_kept = true;
+		log_debug("stream %u: drain goes on across QUEUE_CLEAR(%s)", s->id, queue_name(q));
+	} else {
+		cancel_drain(cmd->dev, s);
+	}
 	cmd->dev->role->queue_clear(cmd->dev, s, q);
 	reply(cmd, VIRTIO_VIDEO_RESP_OK_NODATA);
 }

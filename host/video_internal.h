@@ -90,6 +90,12 @@ struct stream {
 	unsigned int num_resources[Q_COUNT];
 	struct resource *queued_head[Q_COUNT], *queued_tail[Q_COUNT];
 	struct vu_elem *drain_elem;	/* STREAM_DRAIN in progress */
+	/*
+	 * The drain in progress went on across the QUEUE_CLEAR(OUTPUT) that
+	 * acknowledged a resolution change: a STREAM_DRAIN sent again takes
+	 * it over (the old one is answered ERR_INVALID_OPERATION).
+	 */
+	bool drain_kept;
 	bool failed;			/* the codec cannot go on */
 	int event_fd;			/* asynchronous codec's fd, -1: synchronous */
 	/*
@@ -135,6 +141,11 @@ struct vv_role_ops {
 	void (*drain_begin)(struct vv_video_dev *dev, struct stream *s);
 	/* A drain in progress was answered with an error (QUEUE_CLEAR, destroy). */
 	void (*drain_cancelled)(struct vv_video_dev *dev, struct stream *s);
+	/*
+	 * Does a drain in progress go on across QUEUE_CLEAR(q)? (NULL: never.)
+	 * Asked before the queue is cleared.
+	 */
+	bool (*drain_survives_clear)(const struct stream *s, int q);
 	/* QUEUE_CLEAR(q), after its queued resources were answered. */
 	void (*queue_clear)(struct vv_video_dev *dev, struct stream *s, int q);
 	/* RESOURCE_DESTROY_ALL(q) done. */

@@ -31,6 +31,10 @@
  *                        PER_RESOURCE_MEM_TYPE), then a buffer like the
  *                        others takes its place; accept: it must be taken
  *                        and carry frames
+ *     --stop-when-idle   send V4L2_DEC_CMD_STOP only once every OUTPUT buffer
+ *                        came back: the ChromeOS/Android driver's STOP
+ *                        overtakes bitstream it has not sent to the device yet
+ *                        (docs/vm-harness.md, "The ChromeOS/Android driver")
  * Prints "gpu-decode: ..." lines; exits 0 only when every step worked.
  */
 #include <errno.h>
@@ -79,7 +83,7 @@ static struct {
 	uint32_t fourcc;
 	int scanout;
 	int hold;
-	bool small;
+	bool small, stop_idle;
 	int mix;		/* 0, MIX_REFUSE, MIX_ACCEPT */
 	unsigned int extra;
 } opt = { .fourcc = V4L2_PIX_FMT_NV12, .scanout = -1, .hold = 4, .extra = 2 };
@@ -805,6 +809,15 @@ static void read_stream(const char *path)
 		die("%s is not an H.264 Annex B stream", path);
 }
 
+/* Every OUTPUT buffer is back from the driver. */
+static bool src_idle(void)
+{
+	for (unsigned int i = 0; i < n_src; i++)
+		if (src_busy[i])
+			return false;
+	return true;
+}
+
 /* Queue the next access unit into a free OUTPUT buffer; false if none is free. */
 static bool queue_au(unsigned int *aus)
 {
@@ -840,7 +853,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: gpu-decode [--output FILE] [--format nv12|yuv420|bgra] "
 		"[--card PATH] [--alloc DRIVER] [--video PATH] [--scanout N] [--hold S] "
-		"[--small] [--extra N] [--mix refuse|accept] STREAM.h264\n");
+		"[--small] [--extra N] [--mix refuse|accept] [--stop-when-idle] STREAM.h264\n");
 	exit(2);
 }
 
@@ -852,6 +865,7 @@ static void parse_args(int argc, char **argv)
 		{ "video", 1, NULL, 'v' }, { "scanout", 1, NULL, 's' },
 		{ "hold", 1, NULL, 'H' }, { "small", 0, NULL, 'S' },
 		{ "extra", 1, NULL, 'e' }, { "mix", 1, NULL, 'm' },
+		{ "stop-when-idle", 0, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -876,6 +890,7 @@ static void parse_args(int argc, char **argv)
 		case 'H': opt.hold = atoi(optarg); break;
 		case 'S': opt.small = true; break;
 		case 'e': opt.extra = atoi(optarg); break;
+		case 'I': opt.stop_idle = true; break;
 		case 'm':
 			if (!strcmp(optarg, "refuse"))
 				opt.mix = MIX_REFUSE;
@@ -920,7 +935,7 @@ int main(int argc, char **argv)
 		while (pos < data_len && queue_au(&aus))
 			;
 		/* dev-decoder.rst: a drain starts only with both queues streaming. */
-		if (pos >= data_len && !draining && cap_on) {
+		if (pos >= data_len && !draining && cap_on && (!opt.stop_idle || src_idle())) {
 			CHECK(vfd, VIDIOC_DECODER_CMD, &stop);
 			draining = true;
 			say("%u access units queued, draining", aus);

@@ -127,7 +127,7 @@ struct res {
 struct stream {
 	uint32_t id;
 	bool started, done, res_change, clearing, destroying, drain_sent, drain_done, eos;
-	bool seeked, drain_cancelled;
+	bool seeked, drain_cancelled, rc_clearing;
 	int n_in, n_out;
 	struct res in[MAX_RES], out[MAX_RES];
 	uint32_t in_size;
@@ -557,6 +557,15 @@ static void on_drain_done(struct vv_req *req)
 	 */
 	if ((s->clearing || s->destroying) && req->used_len >= sizeof(*h) &&
 	    h->type == VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION) {
+		/*
+		 * --peer: the ChromeOS driver acknowledges a resolution change
+		 * found during its drain with QUEUE_CLEAR(OUTPUT) and never
+		 * sends the drain again (its DEC_CMD_STOP is refused while it
+		 * drains): the drain must go on, as on crosvm's device.
+		 */
+		if (o.peer && s->rc_clearing)
+			die("stream %u: the QUEUE_CLEAR(OUTPUT) of a resolution change cancelled the "
+			    "drain: the ChromeOS driver would wait for its EOS for ever", s->id);
 		s->drain_cancelled = true;
 		return;
 	}
@@ -621,6 +630,7 @@ static void handle_res_change(struct stream *s)
 	get_params(s, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, &p);
 	if (s->n_out) {
 		s->clearing = true;
+		s->rc_clearing = true;
 		simple_cmd(s, VIRTIO_VIDEO_CMD_QUEUE_CLEAR, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT);
 		for (;;) {
 			for (i = 0, n = 0; i < s->n_out; i++)
@@ -631,6 +641,7 @@ static void handle_res_change(struct stream *s)
 				die("stream %u: output buffers not returned after QUEUE_CLEAR", s->id);
 		}
 		s->clearing = false;
+		s->rc_clearing = false;
 		destroy_res_all(s, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT);
 	}
 	p.format = o.raw_format;
