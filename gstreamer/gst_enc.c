@@ -284,9 +284,13 @@ static void configure_vpx(GstElement *e, const struct vv_encoder_config *c)
 		set_number(e, "buffer-optimal-size", 400, false);
 	} else {
 		set_nick(e, "end-usage", "vbr");
-		/* the peak as overshoot over the target, in percent */
+		/*
+		 * The peak as overshoot over the target, in percent: libvpx
+		 * refuses more than 100 (the encoder does not open), so a
+		 * peak above twice the target is held at twice.
+		 */
 		set_number(e, "overshoot",
-			   MIN(1000, (uint64_t)c->bitrate_peak * 100 / c->bitrate - 100), false);
+			   MIN(100, (uint64_t)c->bitrate_peak * 100 / c->bitrate - 100), false);
 	}
 }
 
