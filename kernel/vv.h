@@ -2,11 +2,13 @@
 /*
  * virtio-video guest driver: shared definitions.
  *
- * Layers: vv_drv (probe, features, virtqueues), vv_vq (request objects,
- * token replies, event refill), vv_cmd (one builder per command), vv_caps
- * (bounds-checked capability parsing), vv_fmt (mapping tables and layouts),
- * vv_m2m (vb2 queues, resources, buffer traffic) and vv_dec (V4L2 stateful
- * decoder logic).
+ * Layers: vv_drv (probe, features, virtqueues, the role chosen from the
+ * virtio device ID), vv_vq (request objects, token replies, event refill),
+ * vv_cmd (one builder per command), vv_caps (bounds-checked capability
+ * parsing), vv_fmt (mapping tables and layouts), vv_m2m (vb2 queues,
+ * resources, buffer traffic, drain), vv_v4l2 (file operations and the
+ * ioctls both roles share), and one file per role behind struct vv_role:
+ * vv_dec (the V4L2 stateful decoder) and vv_enc (the stateful encoder).
  */
 #ifndef VV_H
 #define VV_H
@@ -33,7 +35,11 @@
 #define VV_MAX_STREAMS 256	/* stream IDs are 1..255 */
 #define VV_MAX_DIM 16384
 
-/* Index of a queue in per-queue arrays: bitstream (OUTPUT) and frames (CAPTURE). */
+/*
+ * Index of a queue in per-queue arrays: the V4L2 OUTPUT queue (the device's
+ * INPUT queue: bitstream to a decoder, frames to an encoder) and the V4L2
+ * CAPTURE queue (the device's OUTPUT queue).
+ */
 enum vv_q {
 	VV_Q_SRC = 0,
 	VV_Q_DST = 1,
@@ -93,8 +99,11 @@ struct vv_layout {
 	u32 size[3];
 };
 
+struct vv_role;
+
 struct vv_dev {
 	struct virtio_device *vdev;
+	const struct vv_role *role;
 	struct v4l2_device v4l2_dev;
 	struct video_device vfd;
 	struct media_device mdev;
@@ -117,13 +126,15 @@ struct vv_dev {
 	bool has_sg;			/* RESOURCE_NON_CONTIG */
 	bool has_obj;			/* RESOURCE_VIRTIO_OBJECT */
 	bool per_res;			/* PER_RESOURCE_MEM_TYPE */
+	bool ext_ctrls;			/* EXT_CONTROLS (encoder: GOP size) */
 	bool ext;			/* crosvm's GET/SET_PARAMS_EXT in use */
 	u32 max_caps_len;
 	u32 max_resp_len;
 	unsigned int timeout_ms;
 
-	struct vv_caps in_caps;		/* bitstream formats */
-	struct vv_caps out_caps;	/* frame formats */
+	struct vv_caps in_caps;		/* formats of the device's INPUT queue */
+	struct vv_caps out_caps;	/* formats of the device's OUTPUT queue */
+	void *role_data;		/* what the role learnt at probe */
 
 	/* Protects ctx_idr (stream ID -> context) for event dispatch. */
 	spinlock_t ctx_lock;
@@ -138,8 +149,8 @@ struct vv_res {
 
 struct vv_buf {
 	struct v4l2_m2m_buffer m2m;	/* first: vb2 allocates vv_buf */
-	int res;			/* index into ctx->res[q], -1: none yet */
-	u32 res_gen;			/* ctx->res_gen[q] when @res was set */
+	int res;			/* index into the queue's resources, -1: none yet */
+	u32 res_gen;			/* the queue's res_gen when @res was set */
 };
 
 static inline struct vv_buf *to_vv_buf(struct vb2_v4l2_buffer *vbuf)
@@ -147,10 +158,9 @@ static inline struct vv_buf *to_vv_buf(struct vb2_v4l2_buffer *vbuf)
 	return container_of(vbuf, struct vv_buf, m2m.vb);
 }
 
-#define VV_NUM_META 64		/* bitstream buffers whose metadata is kept */
-#define VV_MIN_SRC_BUFS 8	/* covers the codec's reordering delay */
+#define VV_NUM_META 64		/* OUTPUT buffers whose metadata is kept */
 
-/* What a frame inherits from the bitstream buffer with its timestamp. */
+/* What a CAPTURE buffer inherits from the OUTPUT buffer with its timestamp. */
 struct vv_meta {
 	u64 timestamp;
 	u32 flags;			/* V4L2_BUF_FLAG_TIMECODE | TSTAMP_SRC */
@@ -160,6 +170,63 @@ struct vv_meta {
 #define VV_EV_RES_CHANGED 0
 #define VV_EV_ERROR 1
 
+/*
+ * Everything one V4L2 queue of a context has: its format and layout, the
+ * device resources behind its buffers, and the buffers the device holds.
+ * A bitstream queue has a one-plane layout of @layout.sizeimage bytes.
+ */
+struct vv_queue {
+	const struct vv_fmt *fmt;
+	u32 width, height;
+	struct vv_layout layout;
+	struct v4l2_rect crop;		/* the visible part of a frame queue */
+	u32 min_bufs;			/* REQBUFS allocates at least this many */
+
+	/* Device resources (under ctx->lock). */
+	struct vv_res res[VV_MAX_RES];
+	unsigned int n_res;
+	u32 res_gen;			/* bumped when the device forgets them */
+
+	/*
+	 * Memory type with GET/SET_PARAMS_EXT (dev->ext): @mem is what the
+	 * queue's buffers need (set at REQBUFS, or by the first DMABUF queued
+	 * when @mem_fixed is false), @dev_mem what the device's queue has now
+	 * (valid while the stream exists).
+	 */
+	u32 mem;
+	bool mem_fixed;
+	u32 dev_mem;
+
+	/* Buffers the device owns (under ctx->slock). */
+	struct vv_req *slot_req[VB2_MAX_FRAME];
+	struct vb2_v4l2_buffer *slot_vb[VB2_MAX_FRAME];
+	unsigned int n_slots;
+	bool clearing;			/* QUEUE_CLEAR in progress */
+	u32 sequence;			/* of the next buffer done */
+};
+
+/* Decoder state (vv_dec.c). */
+struct vv_dec_ctx {
+	struct v4l2_ctrl *min_cap_ctrl;
+	u32 dev_min_stride;
+	bool have_info;			/* the device reported a picture size */
+	/*
+	 * A resolution change took CAPTURE during the drain (its QUEUE_CLEAR
+	 * cancels the device's drain): STREAM_DRAIN again once CAPTURE
+	 * streams again (or DEC_CMD_START); ctx->draining stays set meanwhile.
+	 */
+	bool drain_resume;
+	bool rc_pending;		/* SOURCE_CHANGE waits for the client's buffers */
+	struct delayed_work rc_work;	/* SOURCE_CHANGE at the latest */
+};
+
+/* Encoder state (vv_enc.c). */
+struct vv_enc_ctx {
+	struct v4l2_ctrl *bitrate, *peak, *mode, *rc_enable, *gop, *prepend;
+	struct v4l2_ctrl *profile[4], *level;	/* H.264, HEVC, VP8, VP9; H.264 */
+	struct v4l2_fract frame_interval;
+};
+
 struct vv_ctx {
 	struct v4l2_fh fh;
 	struct vv_dev *dev;
@@ -167,71 +234,59 @@ struct vv_ctx {
 	/* Serialises ioctls, vb2 queue operations and the event work. */
 	struct mutex lock;
 	struct v4l2_ctrl_handler hdl;
-	struct v4l2_ctrl *min_cap_ctrl;
 	u32 stream_id;
 	bool stream_created;
 	u32 stream_vfmt;
-
-	/* OUTPUT (bitstream) format */
-	const struct vv_fmt *coded;
-	u32 coded_w, coded_h;
-	u32 src_sizeimage;
 	u32 colorspace, xfer_func, ycbcr_enc, quantization;
 
-	/* CAPTURE (frame) format */
-	const struct vv_fmt *raw;
-	u32 cap_w, cap_h;
-	struct vv_layout cap;
-	struct v4l2_rect crop;
-	u32 dev_min_stride;
-	bool have_info;			/* the device reported a picture size */
-	bool need_ack;			/* the device waits for SET_PARAMS(OUTPUT) */
+	struct vv_queue q_data[2];
 
 	/* State shared with the reply callbacks (under slock). */
 	spinlock_t slock;
 	bool draining;			/* STREAM_DRAIN sent, LAST not yet out */
-	/*
-	 * A resolution change took CAPTURE during the drain (its QUEUE_CLEAR
-	 * cancels the device's drain): STREAM_DRAIN again once CAPTURE
-	 * streams again (or DEC_CMD_START); @draining stays set meanwhile.
-	 */
-	bool drain_resume;
-	bool stopped;			/* drained, waiting for DEC_CMD_START */
+	bool stopped;			/* drained, waiting for CMD_START */
 	bool last_pending;		/* next CAPTURE buffer goes back empty, LAST */
-	bool rc_pending;		/* SOURCE_CHANGE waits for the client's buffers */
+	bool dst_wait;			/* CAPTURE buffers wait (decoder: for the new layout) */
 	unsigned int cap_out;		/* CAPTURE buffers done and not queued again */
-	bool clearing[2];		/* QUEUE_CLEAR in progress */
 	bool requeue_dst;		/* cleared CAPTURE buffers go back to the ready list */
 	bool error;
-	struct vv_req *slot_req[2][VB2_MAX_FRAME];
-	struct vb2_v4l2_buffer *slot_vb[2][VB2_MAX_FRAME];
-	unsigned int n_slots[2];
 	wait_queue_head_t slot_wq;
 	struct vv_meta meta[VV_NUM_META];
 	unsigned int meta_next;
-	u32 sequence[2];		/* of the next buffer done per queue */
-
-	/*
-	 * Memory type per queue with GET/SET_PARAMS_EXT (dev->ext): @mem is
-	 * what the queue's buffers need (set at REQBUFS, or by the first
-	 * DMABUF queued when @mem_fixed is false), @dev_mem what the device's
-	 * queue has now (valid while the stream exists).
-	 */
-	u32 mem[2];
-	bool mem_fixed[2];
-	u32 dev_mem[2];
-
-	/* Device resources of the stream (under lock). */
-	struct vv_res res[2][VV_MAX_RES];
-	unsigned int n_res[2];
-	u32 res_gen[2];			/* bumped when the device forgets them */
 	u32 drain_seq;			/* bumped when a drain is aborted */
 
 	unsigned long events;		/* VV_EV_* bits */
 	struct work_struct event_work;
-	struct delayed_work rc_work;	/* SOURCE_CHANGE at the latest */
 	bool closing;			/* under dev->ctx_lock */
+
+	union {
+		struct vv_dec_ctx dec;
+		struct vv_enc_ctx enc;
+	};
 };
+
+/*
+ * What differs between the decoder and the encoder, chosen at probe from
+ * the virtio device ID. Hooks run with ctx->lock held unless noted.
+ */
+struct vv_role {
+	const char *name;		/* "decoder", "encoder" */
+	const char *node_name;
+	u32 media_function;
+	bool coded_input;		/* the device's INPUT queue takes bitstream */
+	const struct v4l2_ioctl_ops *ioctl_ops;
+	int (*probe)(struct vv_dev *dev);		/* after the capabilities */
+	void (*remove)(struct vv_dev *dev);
+	int (*open)(struct vv_ctx *ctx);		/* formats and controls; no lock */
+	void (*release)(struct vv_ctx *ctx);		/* before the m2m context goes; no lock */
+	int (*start)(struct vv_ctx *ctx, unsigned int q);
+	void (*stopped)(struct vv_ctx *ctx, unsigned int q);
+	void (*dst_queued)(struct vv_ctx *ctx);		/* a CAPTURE buffer is ready */
+	void (*res_changed)(struct vv_ctx *ctx);	/* DECODER_RESOLUTION_CHANGED */
+};
+
+extern const struct vv_role vv_dec_role;
+extern const struct vv_role vv_enc_role;
 
 static inline struct vv_ctx *file_to_ctx(struct file *file)
 {
@@ -282,6 +337,9 @@ int vv_cmd_get_params_ext(struct vv_dev *dev, u32 sid, u32 queue_type,
 int vv_cmd_set_params_ext(struct vv_dev *dev, u32 sid,
 			  const struct virtio_video_params_ext *params);
 int vv_cmd_probe_params_ext(struct vv_dev *dev, u32 *type);
+int vv_cmd_query_control(struct vv_dev *dev, u32 control, u32 format, u32 *values,
+			 unsigned int max, unsigned int *num);
+int vv_cmd_set_control(struct vv_dev *dev, u32 sid, u32 control, u32 value);
 
 /* vv_caps.c */
 int vv_caps_parse(const void *buf, size_t len, struct vv_caps *caps);
@@ -292,10 +350,12 @@ bool vv_fmt_is_continuous(u32 fourcc);
 unsigned int vv_fmt_num_planes(u32 fourcc);
 void vv_fmt_layout(u32 fourcc, u32 w, u32 h, u32 min_stride, u32 align,
 		   struct vv_layout *l);
+void vv_fmt_layout_coded(u32 sizeimage, struct vv_layout *l);
 const struct vv_fmt *vv_caps_find(const struct vv_caps *caps, u32 fourcc);
-bool vv_fmt_compatible(const struct vv_dev *dev, const struct vv_fmt *coded,
-		       const struct vv_fmt *raw);
-const struct vv_fmt *vv_first_raw(const struct vv_dev *dev, const struct vv_fmt *coded);
+bool vv_fmt_compatible(const struct vv_dev *dev, const struct vv_fmt *in,
+		       const struct vv_fmt *out);
+const struct vv_fmt *vv_first_out(const struct vv_dev *dev, const struct vv_fmt *in);
+const struct vv_fmt *vv_first_in(const struct vv_dev *dev, const struct vv_fmt *out);
 
 /* vv_m2m.c */
 int vv_queue_init(void *priv, struct vb2_queue *src_vq, struct vb2_queue *dst_vq);
@@ -305,18 +365,19 @@ void vv_ctx_put(struct vv_ctx *ctx);
 void vv_done(struct vv_ctx *ctx, struct vb2_v4l2_buffer *vbuf, enum vb2_buffer_state state);
 void vv_return_all(struct vv_ctx *ctx, unsigned int q, enum vb2_buffer_state state);
 int vv_ext_stream_created(struct vv_ctx *ctx, u32 mem_type);
+int vv_ensure_stream(struct vv_ctx *ctx, u32 coded_vfmt);
+void vv_set_error(struct vv_ctx *ctx);
+void vv_mark_last(struct vv_ctx *ctx);
+int vv_send_drain(struct vv_ctx *ctx);
+void vv_drain_end(struct vv_ctx *ctx);
 
-/* vv_dec.c */
-extern const struct v4l2_file_operations vv_dec_fops;
-extern const struct v4l2_ioctl_ops vv_dec_ioctl_ops;
+/* vv_v4l2.c */
+extern const struct v4l2_file_operations vv_fops;
 extern const struct v4l2_m2m_ops vv_m2m_ops;
-void vv_dec_event_work(struct work_struct *work);
-int vv_dec_ensure_stream(struct vv_ctx *ctx);
-int vv_dec_start(struct vv_ctx *ctx, unsigned int q);
-void vv_dec_stopping(struct vv_ctx *ctx);
-void vv_dec_stopped(struct vv_ctx *ctx, unsigned int q);
-void vv_dec_set_error(struct vv_ctx *ctx);
-void vv_dec_rc_check(struct vv_ctx *ctx);
-void vv_dec_rc_work(struct work_struct *work);
+int vv_querycap(struct file *file, void *priv, struct v4l2_capability *cap);
+int vv_enum_framesizes(struct file *file, void *priv, struct v4l2_frmsizeenum *fsize);
+int vv_subscribe_event(struct v4l2_fh *fh, const struct v4l2_event_subscription *sub);
+u32 vv_clamp_dim(u32 v, u32 min, u32 max, u32 step);
+void vv_fill_colorimetry(struct vv_ctx *ctx, struct v4l2_pix_format_mplane *pix);
 
 #endif /* VV_H */

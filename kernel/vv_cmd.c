@@ -325,3 +325,68 @@ int vv_cmd_probe_params_ext(struct vv_dev *dev, u32 *type)
 	vv_req_put(req);
 	return ret;
 }
+
+/*
+ * QUERY_CONTROL for a PROFILE or LEVEL control of coded @format: up to @max
+ * values into @values, their count into @num. A device that answers with
+ * more than it sent, or fewer bytes than the count, fails with -EIO.
+ */
+int vv_cmd_query_control(struct vv_dev *dev, u32 control, u32 format, u32 *values,
+			 unsigned int max, unsigned int *num)
+{
+	struct virtio_video_query_control_resp_profile *list;
+	struct virtio_video_query_control_profile *arg;
+	struct virtio_video_query_control *cmd;
+	const __le32 *v;
+	struct vv_req *req;
+	unsigned int i, n;
+	size_t head;
+	int ret;
+
+	BUILD_BUG_ON(sizeof(struct virtio_video_query_control_profile) !=
+		     sizeof(struct virtio_video_query_control_level));
+	head = sizeof(struct virtio_video_query_control_resp) + sizeof(*list);
+	req = vv_cmd_new(VIRTIO_VIDEO_CMD_QUERY_CONTROL, 0, sizeof(*cmd) + sizeof(*arg),
+			 dev->max_resp_len);
+	if (!req)
+		return -ENOMEM;
+	cmd = req->cmd;
+	cmd->control = cpu_to_le32(control);
+	arg = (void *)(cmd + 1);
+	arg->format = cpu_to_le32(format);
+	ret = vv_req_sync(dev, req, VIRTIO_VIDEO_RESP_OK_QUERY_CONTROL);
+	if (!ret)
+		ret = vv_resp_status(req, VIRTIO_VIDEO_RESP_OK_QUERY_CONTROL, head);
+	if (!ret) {
+		list = (void *)((u8 *)req->resp + sizeof(struct virtio_video_query_control_resp));
+		n = le32_to_cpu(list->num);
+		if (n > (req->resp_used - head) / sizeof(__le32)) {
+			ret = -EIO;
+		} else {
+			v = (const __le32 *)(list + 1);
+			*num = min(n, max);
+			for (i = 0; i < *num; i++)
+				values[i] = le32_to_cpu(v[i]);
+		}
+	}
+	vv_req_put(req);
+	return ret;
+}
+
+/* SET_CONTROL: the header, the control, 4 pad bytes and an 8-byte value. */
+int vv_cmd_set_control(struct vv_dev *dev, u32 sid, u32 control, u32 value)
+{
+	struct virtio_video_set_control *cmd;
+	struct virtio_video_control_val_bitrate *val;
+	struct vv_req *req;
+
+	req = vv_cmd_new(VIRTIO_VIDEO_CMD_SET_CONTROL, sid, sizeof(*cmd) + sizeof(*val),
+			 VV_HDR_RESP);
+	if (!req)
+		return -ENOMEM;
+	cmd = req->cmd;
+	cmd->control = cpu_to_le32(control);
+	val = (void *)(cmd + 1);
+	val->bitrate = cpu_to_le32(value);
+	return vv_cmd_nodata(dev, req);
+}

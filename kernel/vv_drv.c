@@ -61,7 +61,7 @@ static void vv_read_config(struct vv_dev *dev)
 	dev->max_resp_len = clamp_t(u32, resp_len ?: SZ_4K, SZ_1K, SZ_1M);
 }
 
-/* Keep coded formats on the bitstream queue and raw ones on the frame queue. */
+/* Keep coded formats on the role's bitstream queue and raw ones on its frame queue. */
 static void vv_caps_sanitize(struct vv_caps *caps, bool coded)
 {
 	unsigned int i;
@@ -106,9 +106,10 @@ static int vv_query_caps(struct vv_dev *dev)
 	ret = vv_cmd_query_caps(dev, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, &dev->out_caps);
 	if (ret)
 		return ret;
-	vv_caps_sanitize(&dev->in_caps, true);
-	vv_caps_sanitize(&dev->out_caps, false);
-	vv_caps_alias_xbgr(dev);
+	vv_caps_sanitize(&dev->in_caps, dev->role->coded_input);
+	vv_caps_sanitize(&dev->out_caps, !dev->role->coded_input);
+	if (dev->role->coded_input)
+		vv_caps_alias_xbgr(dev);
 	return 0;
 }
 
@@ -118,7 +119,7 @@ static bool vv_caps_usable(struct vv_dev *dev)
 
 	for (i = 0; i < dev->in_caps.num; i++)
 		if (dev->in_caps.fmts[i].fourcc &&
-		    vv_first_raw(dev, &dev->in_caps.fmts[i]))
+		    vv_first_out(dev, &dev->in_caps.fmts[i]))
 			return true;
 	return false;
 }
@@ -172,6 +173,8 @@ static void vv_dev_release(struct v4l2_device *v4l2_dev)
 	v4l2_device_unregister(&dev->v4l2_dev);
 	v4l2_m2m_release(dev->m2m_dev);
 	media_device_cleanup(&dev->mdev);
+	if (dev->role->remove)
+		dev->role->remove(dev);
 	idr_destroy(&dev->ctx_idr);
 	kfree(dev->events);
 	kfree(dev);
@@ -194,14 +197,15 @@ static int vv_register_v4l2(struct vv_dev *dev)
 	}
 
 	dev->mdev.dev = d;
-	strscpy(dev->mdev.model, "virtio-video decoder", sizeof(dev->mdev.model));
+	snprintf(dev->mdev.model, sizeof(dev->mdev.model), "virtio-video %s",
+		 dev->role->name);
 	strscpy(dev->mdev.bus_info, dev->bus_info, sizeof(dev->mdev.bus_info));
 	media_device_init(&dev->mdev);
 	dev->v4l2_dev.mdev = &dev->mdev;
 
-	strscpy(vfd->name, "virtio-video-dec", sizeof(vfd->name));
-	vfd->fops = &vv_dec_fops;
-	vfd->ioctl_ops = &vv_dec_ioctl_ops;
+	strscpy(vfd->name, dev->role->node_name, sizeof(vfd->name));
+	vfd->fops = &vv_fops;
+	vfd->ioctl_ops = dev->role->ioctl_ops;
 	vfd->release = video_device_release_empty;
 	vfd->v4l2_dev = &dev->v4l2_dev;
 	vfd->vfl_dir = VFL_DIR_M2M;
@@ -212,7 +216,7 @@ static int vv_register_v4l2(struct vv_dev *dev)
 	if (ret)
 		goto err_mdev;
 	ret = v4l2_m2m_register_media_controller(dev->m2m_dev, vfd,
-						 MEDIA_ENT_F_PROC_VIDEO_DECODER);
+						 dev->role->media_function);
 	if (ret)
 		goto err_vfd;
 	ret = media_device_register(&dev->mdev);
@@ -221,7 +225,7 @@ static int vv_register_v4l2(struct vv_dev *dev)
 
 	/* From here on the last reference frees everything. */
 	dev->v4l2_dev.release = vv_dev_release;
-	dev_info(d, "decoder registered as %s\n", video_device_node_name(vfd));
+	dev_info(d, "%s registered as %s\n", dev->role->name, video_device_node_name(vfd));
 	return 0;
 
 err_mc:
@@ -250,10 +254,6 @@ static int vv_probe(struct virtio_device *vdev)
 	struct vv_dev *dev;
 	int ret;
 
-	if (vdev->id.device != VIRTIO_VIDEO_DEVICE_ID_DECODER) {
-		dev_info(&vdev->dev, "virtio-video encoder is not supported yet\n");
-		return -ENODEV;
-	}
 	if (!virtio_has_feature(vdev, VIRTIO_F_VERSION_1))
 		return -ENODEV;
 
@@ -266,6 +266,8 @@ static int vv_probe(struct virtio_device *vdev)
 		return -ENOMEM;
 	}
 	dev->vdev = vdev;
+	dev->role = vdev->id.device == VIRTIO_VIDEO_DEVICE_ID_ENCODER ? &vv_enc_role :
+									&vv_dec_role;
 	vdev->priv = dev;
 	dev->timeout_ms = clamp_t(unsigned int, timeout_ms, 100, 600000);
 	spin_lock_init(&dev->vq_lock);
@@ -280,6 +282,7 @@ static int vv_probe(struct virtio_device *vdev)
 	dev->has_sg = virtio_has_feature(vdev, VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG) && !contig;
 	dev->has_obj = virtio_has_feature(vdev, VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT);
 	dev->per_res = virtio_has_feature(vdev, VIRTIO_VIDEO_F_PER_RESOURCE_MEM_TYPE);
+	dev->ext_ctrls = virtio_has_feature(vdev, VIRTIO_VIDEO_F_EXT_CONTROLS);
 	if (!virtio_has_feature(vdev, VIRTIO_VIDEO_F_RESOURCE_GUEST_PAGES)) {
 		dev_err(&vdev->dev, "device does not take guest pages\n");
 		ret = -ENODEV;
@@ -308,12 +311,20 @@ static int vv_probe(struct virtio_device *vdev)
 	ret = vv_detect_ext(dev);
 	if (ret)
 		goto err_stop;
+	if (dev->role->probe) {
+		ret = dev->role->probe(dev);
+		if (ret)
+			goto err_stop;
+	}
 
 	ret = vv_register_v4l2(dev);
 	if (ret)
-		goto err_stop;
+		goto err_role;
 	return 0;
 
+err_role:
+	if (dev->role->remove)
+		dev->role->remove(dev);
 err_stop:
 	vv_stop_device(dev);
 err_free:
@@ -351,6 +362,7 @@ static const unsigned int vv_features[] = {
 	VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG,
 	VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT,
 	VIRTIO_VIDEO_F_PER_RESOURCE_MEM_TYPE,
+	VIRTIO_VIDEO_F_EXT_CONTROLS,
 };
 
 static struct virtio_driver vv_driver = {
@@ -366,6 +378,6 @@ static struct virtio_driver vv_driver = {
 };
 module_virtio_driver(vv_driver);
 
-MODULE_DESCRIPTION("virtio-video stateful decoder");
+MODULE_DESCRIPTION("virtio-video stateful decoder and encoder");
 MODULE_AUTHOR("virtio-video suite");
 MODULE_LICENSE("GPL");

@@ -112,33 +112,62 @@ const struct vv_fmt *vv_caps_find(const struct vv_caps *caps, u32 fourcc)
 	return NULL;
 }
 
-/* Capability masks: bit i means "works with desc i of the other queue". */
-bool vv_fmt_compatible(const struct vv_dev *dev, const struct vv_fmt *coded,
-		       const struct vv_fmt *raw)
+/* The layout of a bitstream buffer: one plane of @sizeimage bytes. */
+void vv_fmt_layout_coded(u32 sizeimage, struct vv_layout *l)
 {
-	unsigned int ci = coded - dev->in_caps.fmts;
-	unsigned int ri = raw - dev->out_caps.fmts;
-
-	if (!coded->mask && !raw->mask)
-		return true;
-	return (ri < 64 && (coded->mask & BIT_ULL(ri))) ||
-	       (ci < 64 && (raw->mask & BIT_ULL(ci)));
+	memset(l, 0, sizeof(*l));
+	l->num_planes = 1;
+	l->sizeimage = sizeimage;
+	l->size[0] = sizeimage;
 }
 
-/* The default frame format: planar YUV420 where the device has it. */
-const struct vv_fmt *vv_first_raw(const struct vv_dev *dev, const struct vv_fmt *coded)
+/*
+ * Capability masks: bit i means "works with desc i of the other queue".
+ * @in is a format of the device's INPUT queue, @out one of its OUTPUT queue.
+ */
+bool vv_fmt_compatible(const struct vv_dev *dev, const struct vv_fmt *in,
+		       const struct vv_fmt *out)
 {
-	const struct vv_fmt *raw, *first = NULL;
+	unsigned int ii = in - dev->in_caps.fmts;
+	unsigned int oi = out - dev->out_caps.fmts;
+
+	if (!in->mask && !out->mask)
+		return true;
+	return (oi < 64 && (in->mask & BIT_ULL(oi))) ||
+	       (ii < 64 && (out->mask & BIT_ULL(ii)));
+}
+
+/*
+ * The default OUTPUT-queue format for @in: a decoder's frame format,
+ * planar YUV420 where the device has it.
+ */
+const struct vv_fmt *vv_first_out(const struct vv_dev *dev, const struct vv_fmt *in)
+{
+	const struct vv_fmt *out, *first = NULL;
 	unsigned int i;
 
 	for (i = 0; i < dev->out_caps.num; i++) {
-		raw = &dev->out_caps.fmts[i];
-		if (!raw->fourcc || !vv_fmt_compatible(dev, coded, raw))
+		out = &dev->out_caps.fmts[i];
+		if (!out->fourcc || !vv_fmt_compatible(dev, in, out))
 			continue;
-		if (raw->fourcc == V4L2_PIX_FMT_YUV420)
-			return raw;
+		if (out->fourcc == V4L2_PIX_FMT_YUV420)
+			return out;
 		if (!first)
-			first = raw;
+			first = out;
 	}
 	return first;
+}
+
+/* The default INPUT-queue format for @out: an encoder's first frame format. */
+const struct vv_fmt *vv_first_in(const struct vv_dev *dev, const struct vv_fmt *out)
+{
+	const struct vv_fmt *in;
+	unsigned int i;
+
+	for (i = 0; i < dev->in_caps.num; i++) {
+		in = &dev->in_caps.fmts[i];
+		if (in->fourcc && vv_fmt_compatible(dev, in, out))
+			return in;
+	}
+	return NULL;
 }

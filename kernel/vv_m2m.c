@@ -62,7 +62,7 @@ static u32 vv_buf_mem(struct vv_dev *dev, struct vb2_buffer *vb)
 }
 
 /*
- * Give the device's queue @q the memory type ctx->mem[q]: GET_PARAMS_EXT,
+ * Give the device's queue @q the memory type ctx->q_data[q].mem: GET_PARAMS_EXT,
  * then SET_PARAMS_EXT with the same parameters and the new type. Only while
  * the queue has no resources (the device refuses it otherwise).
  */
@@ -74,11 +74,11 @@ static int vv_ext_set_mem(struct vv_ctx *ctx, unsigned int q)
 	ret = vv_cmd_get_params_ext(ctx->dev, ctx->stream_id, vv_qtype(q), &p);
 	if (ret)
 		return ret;
-	p.resource_type = cpu_to_le32(ctx->mem[q]);
+	p.resource_type = cpu_to_le32(ctx->q_data[q].mem);
 	ret = vv_cmd_set_params_ext(ctx->dev, ctx->stream_id, &p);
 	if (ret)
 		return ret;
-	ctx->dev_mem[q] = ctx->mem[q];
+	ctx->q_data[q].dev_mem = ctx->q_data[q].mem;
 	return 0;
 }
 
@@ -92,8 +92,8 @@ int vv_ext_stream_created(struct vv_ctx *ctx, u32 mem_type)
 	unsigned int q;
 	int ret;
 
-	ctx->dev_mem[VV_Q_SRC] = mem_type;
-	ctx->dev_mem[VV_Q_DST] = mem_type;
+	ctx->q_data[VV_Q_SRC].dev_mem = mem_type;
+	ctx->q_data[VV_Q_DST].dev_mem = mem_type;
 	for (q = VV_Q_SRC; q <= VV_Q_DST; q++) {
 		if (!vb2_is_busy(vv_vb2q(ctx, q)))
 			continue;
@@ -113,9 +113,9 @@ static int vv_ext_reqbufs(struct vv_ctx *ctx, unsigned int q, struct vb2_queue *
 {
 	bool dmabuf = vq->memory == VB2_MEMORY_DMABUF;
 
-	ctx->mem[q] = dmabuf && ctx->dev->has_obj ? VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT :
+	ctx->q_data[q].mem = dmabuf && ctx->dev->has_obj ? VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT :
 						    VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
-	ctx->mem_fixed[q] = !dmabuf;
+	ctx->q_data[q].mem_fixed = !dmabuf;
 	if (!ctx->stream_created)
 		return 0;
 	return vv_ext_set_mem(ctx, q);
@@ -131,16 +131,16 @@ static int vv_ext_check_buf(struct vv_ctx *ctx, unsigned int q, struct vb2_buffe
 {
 	u32 mem = vv_buf_mem(ctx->dev, vb);
 
-	if (!ctx->mem_fixed[q]) {
-		ctx->mem[q] = mem;
-		ctx->mem_fixed[q] = true;
+	if (!ctx->q_data[q].mem_fixed) {
+		ctx->q_data[q].mem = mem;
+		ctx->q_data[q].mem_fixed = true;
 		return 0;
 	}
-	if (mem == ctx->mem[q] || ctx->dev->per_res)
+	if (mem == ctx->q_data[q].mem || ctx->dev->per_res)
 		return 0;
 	dev_dbg(&ctx->dev->vdev->dev,
 		"stream %u queue %u: buffer %u: memory type %u on a queue of type %u\n",
-		ctx->stream_id, q, vb->index, mem, ctx->mem[q]);
+		ctx->stream_id, q, vb->index, mem, ctx->q_data[q].mem);
 	return -EINVAL;
 }
 
@@ -150,7 +150,7 @@ static int vv_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
 {
 	struct vv_ctx *ctx = vb2_get_drv_priv(vq);
 	unsigned int q = vv_vq_index(vq);
-	u32 size = q == VV_Q_SRC ? ctx->src_sizeimage : ctx->cap.sizeimage;
+	u32 size = ctx->q_data[q].layout.sizeimage;
 
 	if (*nplanes) {
 		/* CREATE_BUFS; with EXT the first one is like REQBUFS. */
@@ -161,10 +161,10 @@ static int vv_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
 	}
 
 	/* A fresh allocation: the device forgets the old resources. */
-	if (ctx->stream_created && ctx->n_res[q]) {
+	if (ctx->stream_created && ctx->q_data[q].n_res) {
 		vv_cmd_resource_destroy_all(ctx->dev, ctx->stream_id, vv_qtype(q));
-		ctx->n_res[q] = 0;
-		ctx->res_gen[q]++;
+		ctx->q_data[q].n_res = 0;
+		ctx->q_data[q].res_gen++;
 	}
 	if (ctx->dev->ext) {
 		int ret = vv_ext_reqbufs(ctx, q, vq);
@@ -174,11 +174,7 @@ static int vv_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
 	}
 	*nplanes = 1;
 	sizes[0] = size;
-	if (q == VV_Q_DST)
-		*nbuffers = max_t(unsigned int, *nbuffers,
-				  v4l2_ctrl_g_ctrl(ctx->min_cap_ctrl));
-	else
-		*nbuffers = max_t(unsigned int, *nbuffers, VV_MIN_SRC_BUFS);
+	*nbuffers = max_t(unsigned int, *nbuffers, ctx->q_data[q].min_bufs);
 	*nbuffers = min_t(unsigned int, *nbuffers, VB2_MAX_FRAME);
 	return 0;
 }
@@ -197,16 +193,24 @@ static int vv_buf_init(struct vb2_buffer *vb)
 	return 0;
 }
 
+/* The device's queue of raw frames: the decoder's CAPTURE, the encoder's OUTPUT. */
+static bool vv_is_frame_queue(struct vv_ctx *ctx, unsigned int q)
+{
+	return (q == VV_Q_DST) == ctx->dev->role->coded_input;
+}
+
 static int vv_buf_prepare(struct vb2_buffer *vb)
 {
 	struct vv_ctx *ctx = vb2_get_drv_priv(vb->vb2_queue);
+	unsigned int q = vv_vq_index(vb->vb2_queue);
 
+	if (vv_is_frame_queue(ctx, q) &&
+	    vb2_plane_size(vb, 0) < ctx->q_data[q].layout.sizeimage)
+		return -EINVAL;
 	if (vb->vb2_queue->is_output) {
 		if (vb->planes[0].data_offset)
 			return -EINVAL;
 	} else {
-		if (vb2_plane_size(vb, 0) < ctx->cap.sizeimage)
-			return -EINVAL;
 		vb2_set_plane_payload(vb, 0, 0);
 	}
 	if (ctx->dev->ext && vb->memory == VB2_MEMORY_DMABUF)
@@ -237,8 +241,8 @@ static void vv_buf_queue(struct vb2_buffer *vb)
 		}
 	}
 	v4l2_m2m_buf_queue(ctx->fh.m2m_ctx, vbuf);
-	if (!vb->vb2_queue->is_output)
-		vv_dec_rc_check(ctx);
+	if (!vb->vb2_queue->is_output && ctx->dev->role->dst_queued)
+		ctx->dev->role->dst_queued(ctx);
 	vv_pump(ctx);
 }
 
@@ -248,10 +252,10 @@ static int vv_start_streaming(struct vb2_queue *vq, unsigned int count)
 	unsigned int q = vv_vq_index(vq);
 	int ret;
 
-	ctx->sequence[q] = 0;
+	ctx->q_data[q].sequence = 0;
 	if (q == VV_Q_DST)
 		ctx->cap_out = 0;
-	ret = vv_dec_start(ctx, q);
+	ret = ctx->dev->role->start(ctx, q);
 	if (ret) {
 		vv_return_all(ctx, q, VB2_BUF_STATE_QUEUED);
 		return ret;
@@ -265,10 +269,17 @@ static void vv_stop_streaming(struct vb2_queue *vq)
 	struct vv_ctx *ctx = vb2_get_drv_priv(vq);
 	unsigned int q = vv_vq_index(vq);
 
-	vv_dec_stopping(ctx);
+	/*
+	 * The device answers a drain that the QUEUE_CLEAR cancels, and that
+	 * answer must not end a sequence (EOS event, LAST buffer) the client
+	 * is aborting.
+	 */
+	spin_lock_irq(&ctx->slock);
+	ctx->drain_seq++;
+	spin_unlock_irq(&ctx->slock);
 	vv_clear_queue(ctx, q, false);
 	vv_return_all(ctx, q, VB2_BUF_STATE_ERROR);
-	vv_dec_stopped(ctx, q);
+	ctx->dev->role->stopped(ctx, q);
 }
 
 static const struct vb2_ops vv_qops = {
@@ -395,12 +406,12 @@ static int vv_res_mem(struct vv_ctx *ctx, unsigned int q, struct vb2_buffer *vb,
 			*flag = VIRTIO_VIDEO_PLANES_LAYOUT_F_VIRTIO_OBJECT;
 		return 0;
 	}
-	if (!ctx->n_res[q] && ctx->dev_mem[q] != ctx->mem[q]) {
+	if (!ctx->q_data[q].n_res && ctx->q_data[q].dev_mem != ctx->q_data[q].mem) {
 		ret = vv_ext_set_mem(ctx, q);
 		if (ret)
 			return ret;
 	}
-	queue_obj = ctx->dev_mem[q] == VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
+	queue_obj = ctx->q_data[q].dev_mem == VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
 	if (*obj == queue_obj)
 		return 0;
 	if (!dev->per_res)
@@ -425,11 +436,9 @@ static int vv_res_create(struct vv_ctx *ctx, unsigned int q, struct vb2_buffer *
 	u32 count, flag;
 	int ret;
 
-	if (q == VV_Q_DST) {
-		num_planes = ctx->cap.num_planes;
-		for (i = 0; i < num_planes; i++)
-			offsets[i] = ctx->cap.offset[i];
-	}
+	num_planes = ctx->q_data[q].layout.num_planes;
+	for (i = 0; i < num_planes; i++)
+		offsets[i] = ctx->q_data[q].layout.offset[i];
 
 	ret = vv_res_mem(ctx, q, vb, &uuid, &is_obj, &flag);
 	if (ret)
@@ -461,35 +470,36 @@ static int vv_res_create(struct vv_ctx *ctx, unsigned int q, struct vb2_buffer *
 static int vv_buf_resource(struct vv_ctx *ctx, unsigned int q, struct vb2_buffer *vb)
 {
 	struct vv_buf *buf = to_vv_buf(to_vb2_v4l2_buffer(vb));
+	struct vv_queue *qd = &ctx->q_data[q];
 	u64 key = 0;
 	unsigned int i;
 	int ret;
 
-	if (buf->res >= 0 && buf->res < ctx->n_res[q] && buf->res_gen == ctx->res_gen[q])
+	if (buf->res >= 0 && buf->res < qd->n_res && buf->res_gen == qd->res_gen)
 		return buf->res;
 
 	if (vb->memory == VB2_MEMORY_DMABUF) {
 		key = vv_dmabuf_key(vb, 0);
-		for (i = 0; i < ctx->n_res[q]; i++) {
-			if (ctx->res[q][i].key[0] == key) {
+		for (i = 0; i < qd->n_res; i++) {
+			if (qd->res[i].key[0] == key) {
 				buf->res = i;
-				buf->res_gen = ctx->res_gen[q];
+				buf->res_gen = qd->res_gen;
 				return i;
 			}
 		}
 	}
-	if (ctx->n_res[q] >= VV_MAX_RES)
+	if (qd->n_res >= VV_MAX_RES)
 		return -ENOSPC;
 
-	i = ctx->n_res[q];
-	ctx->res[q][i].id = (q == VV_Q_DST ? 0x1000 : 0) + i + 1;
-	ctx->res[q][i].key[0] = key;
-	ret = vv_res_create(ctx, q, vb, ctx->res[q][i].id);
+	i = qd->n_res;
+	qd->res[i].id = (q == VV_Q_DST ? 0x1000 : 0) + i + 1;
+	qd->res[i].key[0] = key;
+	ret = vv_res_create(ctx, q, vb, qd->res[i].id);
 	if (ret)
 		return ret;
-	ctx->n_res[q]++;
+	qd->n_res++;
 	buf->res = i;
-	buf->res_gen = ctx->res_gen[q];
+	buf->res_gen = qd->res_gen;
 	return i;
 }
 
@@ -501,7 +511,7 @@ void vv_done(struct vv_ctx *ctx, struct vb2_v4l2_buffer *vbuf, enum vb2_buffer_s
 	unsigned long flags;
 
 	spin_lock_irqsave(&ctx->slock, flags);
-	vbuf->sequence = ctx->sequence[q]++;
+	vbuf->sequence = ctx->q_data[q].sequence++;
 	if (q == VV_Q_DST && state != VB2_BUF_STATE_QUEUED)
 		ctx->cap_out++;
 	spin_unlock_irqrestore(&ctx->slock, flags);
@@ -566,14 +576,14 @@ static void vv_resource_queue_cb(struct vv_dev *dev, struct vv_req *req)
 	}
 
 	spin_lock_irqsave(&ctx->slock, flags);
-	if (ctx->slot_req[q][idx] != req) {
+	if (ctx->q_data[q].slot_req[idx] != req) {
 		spin_unlock_irqrestore(&ctx->slock, flags);
 		goto out;
 	}
-	vbuf = ctx->slot_vb[q][idx];
-	ctx->slot_req[q][idx] = NULL;
-	ctx->slot_vb[q][idx] = NULL;
-	ctx->n_slots[q]--;
+	vbuf = ctx->q_data[q].slot_vb[idx];
+	ctx->q_data[q].slot_req[idx] = NULL;
+	ctx->q_data[q].slot_vb[idx] = NULL;
+	ctx->q_data[q].n_slots--;
 
 	if (!ret && q == VV_Q_DST && (rflags & VIRTIO_VIDEO_BUFFER_FLAG_EOS) &&
 	    (rflags & VIRTIO_VIDEO_BUFFER_FLAG_ERR)) {
@@ -583,7 +593,7 @@ static void vv_resource_queue_cb(struct vv_dev *dev, struct vv_req *req)
 	}
 	if (ret || (rflags & VIRTIO_VIDEO_BUFFER_FLAG_ERR)) {
 		state = VB2_BUF_STATE_ERROR;
-		requeue = q == VV_Q_DST && ctx->clearing[q] && ctx->requeue_dst && !ret;
+		requeue = q == VV_Q_DST && ctx->q_data[q].clearing && ctx->requeue_dst && !ret;
 	} else if (q == VV_Q_DST) {
 		if (size > vb2_plane_size(&vbuf->vb2_buf, 0)) {
 			state = VB2_BUF_STATE_ERROR;
@@ -606,6 +616,15 @@ static void vv_resource_queue_cb(struct vv_dev *dev, struct vv_req *req)
 	}
 	if (q == VV_Q_DST && state == VB2_BUF_STATE_DONE) {
 		vb2_set_plane_payload(&vbuf->vb2_buf, 0, size);
+		vbuf->flags &= ~(V4L2_BUF_FLAG_KEYFRAME | V4L2_BUF_FLAG_PFRAME |
+				 V4L2_BUF_FLAG_BFRAME);
+		/* An encoder's packet says what kind of frame it holds. */
+		if (rflags & VIRTIO_VIDEO_BUFFER_FLAG_IFRAME)
+			vbuf->flags |= V4L2_BUF_FLAG_KEYFRAME;
+		else if (rflags & VIRTIO_VIDEO_BUFFER_FLAG_PFRAME)
+			vbuf->flags |= V4L2_BUF_FLAG_PFRAME;
+		else if (rflags & VIRTIO_VIDEO_BUFFER_FLAG_BFRAME)
+			vbuf->flags |= V4L2_BUF_FLAG_BFRAME;
 		if (eos)
 			vbuf->flags |= V4L2_BUF_FLAG_LAST;
 	}
@@ -633,7 +652,7 @@ static int vv_send_buf(struct vv_ctx *ctx, unsigned int q, struct vb2_v4l2_buffe
 	if (res < 0)
 		return res;
 	size = vb2_get_plane_payload(vb, 0);
-	req = vv_cmd_resource_queue_new(ctx->stream_id, vv_qtype(q), ctx->res[q][res].id,
+	req = vv_cmd_resource_queue_new(ctx->stream_id, vv_qtype(q), ctx->q_data[q].res[res].id,
 					vb->timestamp, q == VV_Q_SRC ? 1 : 0, &size);
 	if (!req)
 		return -ENOMEM;
@@ -644,9 +663,9 @@ static int vv_send_buf(struct vv_ctx *ctx, unsigned int q, struct vb2_v4l2_buffe
 	kref_get(&ctx->ref);
 
 	spin_lock_irqsave(&ctx->slock, flags);
-	ctx->slot_req[q][idx] = req;
-	ctx->slot_vb[q][idx] = vbuf;
-	ctx->n_slots[q]++;
+	ctx->q_data[q].slot_req[idx] = req;
+	ctx->q_data[q].slot_vb[idx] = vbuf;
+	ctx->q_data[q].n_slots++;
 	if (q == VV_Q_SRC)
 		vv_meta_store(ctx, vbuf);
 	spin_unlock_irqrestore(&ctx->slock, flags);
@@ -654,9 +673,9 @@ static int vv_send_buf(struct vv_ctx *ctx, unsigned int q, struct vb2_v4l2_buffe
 	ret = vv_req_send(ctx->dev, req);
 	if (ret) {
 		spin_lock_irqsave(&ctx->slock, flags);
-		ctx->slot_req[q][idx] = NULL;
-		ctx->slot_vb[q][idx] = NULL;
-		ctx->n_slots[q]--;
+		ctx->q_data[q].slot_req[idx] = NULL;
+		ctx->q_data[q].slot_vb[idx] = NULL;
+		ctx->q_data[q].n_slots--;
 		spin_unlock_irqrestore(&ctx->slock, flags);
 		vv_ctx_put(ctx);
 	}
@@ -671,11 +690,11 @@ static bool vv_can_send(struct vv_ctx *ctx, unsigned int q)
 	if (!ctx->stream_created || !vb2_start_streaming_called(vv_vb2q(ctx, q)))
 		return false;
 	spin_lock_irq(&ctx->slock);
-	ok = !ctx->error && !ctx->clearing[q];
+	ok = !ctx->error && !ctx->q_data[q].clearing;
 	if (q == VV_Q_SRC)
 		ok = ok && !ctx->draining && !ctx->stopped;
 	else
-		ok = ok && !ctx->need_ack && !ctx->last_pending;
+		ok = ok && !ctx->dst_wait && !ctx->last_pending;
 	spin_unlock_irq(&ctx->slock);
 	return ok;
 }
@@ -719,23 +738,23 @@ int vv_clear_queue(struct vv_ctx *ctx, unsigned int q, bool requeue)
 	int ret = 0;
 
 	spin_lock_irq(&ctx->slock);
-	ctx->clearing[q] = true;
+	ctx->q_data[q].clearing = true;
 	ctx->requeue_dst = requeue;
 	spin_unlock_irq(&ctx->slock);
 
 	if (ctx->stream_created) {
 		ret = vv_cmd_queue_clear(dev, ctx->stream_id, vv_qtype(q));
 		left = ret ? 0 : msecs_to_jiffies(dev->timeout_ms);
-		wait_event_timeout(ctx->slot_wq, !READ_ONCE(ctx->n_slots[q]), left);
+		wait_event_timeout(ctx->slot_wq, !READ_ONCE(ctx->q_data[q].n_slots), left);
 	}
 
 	for (i = 0; i < VB2_MAX_FRAME; i++) {
 		spin_lock_irq(&ctx->slock);
-		vbuf = ctx->slot_vb[q][i];
+		vbuf = ctx->q_data[q].slot_vb[i];
 		if (vbuf) {
-			ctx->slot_req[q][i] = NULL;
-			ctx->slot_vb[q][i] = NULL;
-			ctx->n_slots[q]--;
+			ctx->q_data[q].slot_req[i] = NULL;
+			ctx->q_data[q].slot_vb[i] = NULL;
+			ctx->q_data[q].n_slots--;
 		}
 		spin_unlock_irq(&ctx->slock);
 		if (!vbuf)
@@ -747,7 +766,7 @@ int vv_clear_queue(struct vv_ctx *ctx, unsigned int q, bool requeue)
 	}
 
 	spin_lock_irq(&ctx->slock);
-	ctx->clearing[q] = false;
+	ctx->q_data[q].clearing = false;
 	ctx->requeue_dst = false;
 	spin_unlock_irq(&ctx->slock);
 	return ret;
@@ -765,4 +784,125 @@ void vv_return_all(struct vv_ctx *ctx, unsigned int q, enum vb2_buffer_state sta
 			break;
 		vv_done(ctx, vbuf, state);
 	}
+}
+
+/* ---- stream, errors and drain (both roles) ---- */
+
+/*
+ * A device stream for @coded_vfmt, created when the context has none or one
+ * for another coded format (whose resources the device then forgot).
+ */
+int vv_ensure_stream(struct vv_ctx *ctx, u32 coded_vfmt)
+{
+	struct vv_dev *dev = ctx->dev;
+	unsigned int q;
+	u32 mem;
+	int ret;
+
+	if (ctx->stream_created && ctx->stream_vfmt == coded_vfmt)
+		return 0;
+	if (ctx->stream_created) {
+		vv_cmd_stream_destroy(dev, ctx->stream_id);
+		ctx->stream_created = false;
+	}
+	for (q = VV_Q_SRC; q <= VV_Q_DST; q++) {
+		ctx->q_data[q].n_res = 0;
+		ctx->q_data[q].res_gen++;
+	}
+	/*
+	 * Plain v3: guest pages on both queues (with PER_RESOURCE_MEM_TYPE a
+	 * resource may say it is a virtio object), as the memory of the
+	 * buffers is not known this early. EXT: as crosvm's driver, virtio
+	 * objects when the device takes them; each queue gets its type before
+	 * its first resource (SET_PARAMS_EXT).
+	 */
+	mem = dev->ext && dev->has_obj ? VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT :
+					 VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
+	ret = vv_cmd_stream_create(dev, ctx->stream_id, coded_vfmt, mem, mem);
+	if (ret)
+		return ret;
+	ctx->stream_created = true;
+	ctx->stream_vfmt = coded_vfmt;
+	if (dev->ext)
+		return vv_ext_stream_created(ctx, mem);
+	return 0;
+}
+
+/* The stream failed: every queue operation fails until STREAMOFF. */
+void vv_set_error(struct vv_ctx *ctx)
+{
+	spin_lock_irq(&ctx->slock);
+	ctx->error = true;
+	spin_unlock_irq(&ctx->slock);
+	vb2_queue_error(v4l2_m2m_get_src_vq(ctx->fh.m2m_ctx));
+	vb2_queue_error(v4l2_m2m_get_dst_vq(ctx->fh.m2m_ctx));
+}
+
+/* The next CAPTURE buffer goes back empty with LAST (now if one is ready). */
+void vv_mark_last(struct vv_ctx *ctx)
+{
+	struct vb2_v4l2_buffer *vbuf = v4l2_m2m_dst_buf_remove(ctx->fh.m2m_ctx);
+	unsigned long flags;
+
+	if (!vbuf) {
+		spin_lock_irqsave(&ctx->slock, flags);
+		ctx->last_pending = true;
+		spin_unlock_irqrestore(&ctx->slock, flags);
+		return;
+	}
+	vbuf->flags |= V4L2_BUF_FLAG_LAST;
+	vb2_set_plane_payload(&vbuf->vb2_buf, 0, 0);
+	vv_done(ctx, vbuf, VB2_BUF_STATE_DONE);
+}
+
+/* The device could not drain: the sequence ends here (EOS, empty LAST buffer). */
+void vv_drain_end(struct vv_ctx *ctx)
+{
+	vv_queue_eos_event(ctx);
+	vv_mark_last(ctx);
+}
+
+static void vv_drain_cb(struct vv_dev *dev, struct vv_req *req)
+{
+	struct vv_ctx *ctx = req->priv;
+	bool finish = false;
+	unsigned long flags;
+
+	if (vv_resp_status(req, VIRTIO_VIDEO_RESP_OK_NODATA, 0)) {
+		spin_lock_irqsave(&ctx->slock, flags);
+		if (ctx->drain_seq == req->index && ctx->draining) {
+			ctx->draining = false;
+			ctx->stopped = true;
+			finish = true;
+		}
+		spin_unlock_irqrestore(&ctx->slock, flags);
+	}
+	if (finish)
+		vv_drain_end(ctx);
+	vv_ctx_put(ctx);
+}
+
+/*
+ * STREAM_DRAIN; ctx->draining stays set until the device's EOS buffer is
+ * out as the LAST one (ctx->lock held).
+ */
+int vv_send_drain(struct vv_ctx *ctx)
+{
+	u32 seq;
+	int ret;
+
+	spin_lock_irq(&ctx->slock);
+	ctx->draining = true;
+	seq = ctx->drain_seq;
+	spin_unlock_irq(&ctx->slock);
+
+	kref_get(&ctx->ref);
+	ret = vv_cmd_stream_drain(ctx->dev, ctx->stream_id, vv_drain_cb, ctx, seq);
+	if (ret) {
+		vv_ctx_put(ctx);
+		spin_lock_irq(&ctx->slock);
+		ctx->draining = false;
+		spin_unlock_irq(&ctx->slock);
+	}
+	return ret;
 }
