@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../host/codec_profiles.h"
 #include "../host/frame_layout.h"
 #include "../include/virtio_video.h"
 #include "ffmpeg_enc.h"
@@ -151,25 +152,7 @@ void ff_encoder_caps(struct vv_codec_role_caps *caps)
 		/* x264 and x265 encode 4:2:0 at even sizes only. */
 		if (f->format == VIRTIO_VIDEO_FORMAT_H264 || f->format == VIRTIO_VIDEO_FORMAT_HEVC)
 			f->width_step = f->height_step = 2;
-		switch (f->format) {
-		case VIRTIO_VIDEO_FORMAT_H264:
-			f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_BASELINE;
-			f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_MAIN;
-			f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_HIGH;
-			for (uint32_t l = VIRTIO_VIDEO_LEVEL_H264_MIN; l <= VIRTIO_VIDEO_LEVEL_H264_MAX; l++)
-				f->levels[f->num_levels++] = l;
-			break;
-		case VIRTIO_VIDEO_FORMAT_HEVC:
-			f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_HEVC_MAIN;
-			break;
-		case VIRTIO_VIDEO_FORMAT_VP8:
-			for (uint32_t p = VIRTIO_VIDEO_PROFILE_VP8_MIN; p <= VIRTIO_VIDEO_PROFILE_VP8_MAX; p++)
-				f->profiles[f->num_profiles++] = p;
-			break;
-		case VIRTIO_VIDEO_FORMAT_VP9:
-			f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_VP9_PROFILE0;
-			break;
-		}
+		vv_codec_profiles(f, VV_PROFILES_VP8_ALL);
 		caps->num_coded++;
 	}
 	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_NV12;

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "../host/codec.h"
+#include "../host/codec_profiles.h"
 #include "../host/frame_layout.h"
 #include "../include/virtio_video.h"
 #include "ffmpeg_enc.h"
@@ -203,35 +204,6 @@ static void ff_fini(void)
 	ff_hw_close();
 }
 
-/*
- * The profiles the decoder takes and write() can serve: 8-bit 4:2:0 (High 10,
- * 4:2:2, Main 10, VP9 profiles 1-3 decode to formats we do not write).
- */
-static void decoder_profiles(struct vv_codec_format *f)
-{
-	switch (f->format) {
-	case VIRTIO_VIDEO_FORMAT_H264:
-		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_BASELINE;
-		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_MAIN;
-		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_EXTENDED;
-		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_HIGH;
-		for (uint32_t l = VIRTIO_VIDEO_LEVEL_H264_MIN; l <= VIRTIO_VIDEO_LEVEL_H264_MAX; l++)
-			f->levels[f->num_levels++] = l;
-		break;
-	case VIRTIO_VIDEO_FORMAT_HEVC:
-		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_HEVC_MAIN;
-		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_HEVC_MAIN_STILL_PICTURE;
-		break;
-	case VIRTIO_VIDEO_FORMAT_VP8:
-		for (uint32_t p = VIRTIO_VIDEO_PROFILE_VP8_MIN; p <= VIRTIO_VIDEO_PROFILE_VP8_MAX; p++)
-			f->profiles[f->num_profiles++] = p;
-		break;
-	case VIRTIO_VIDEO_FORMAT_VP9:
-		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_VP9_PROFILE0;
-		break;
-	}
-}
-
 static void ff_get_caps(struct vv_codec_caps *caps)
 {
 	struct vv_codec_role_caps *dec = &caps->decoder;
@@ -248,7 +220,13 @@ static void ff_get_caps(struct vv_codec_caps *caps)
 			.min_width = 16, .max_width = 4096, .min_height = 16, .max_height = 4096,
 			.min_fps = 1, .max_fps = 120,
 		};
-		decoder_profiles(f);
+		/*
+		 * The profiles the decoder takes and write() can serve: 8-bit 4:2:0
+		 * (High 10, 4:2:2, Main 10, VP9 profiles 1-3 decode to formats we
+		 * do not write).
+		 */
+		vv_codec_profiles(f, VV_PROFILES_H264_EXTENDED | VV_PROFILES_HEVC_STILL |
+				     VV_PROFILES_VP8_ALL);
 		dec->num_coded++;
 	}
 	dec->raw[dec->num_raw++] = VIRTIO_VIDEO_FORMAT_NV12;
