@@ -8,46 +8,70 @@
  * A frame's planes are guest memory valid only during encode(): they are
  * copied into an AVFrame of libavcodec's (one copy; the encoders copy their
  * input again inside, so pointing the AVFrame at guest memory would save
- * one of two copies and is left for later). Hardware encoders are not wired
- * up yet: the software encoders serve every hwaccel setting.
+ * one of two copies and is left for later).
+ *
+ * Hardware encoders (the plugin's hwaccel= and device= options, the device
+ * of ffmpeg_hw.c): hwaccel=cuda (or auto finding CUDA) encodes H.264 and
+ * HEVC with h264_nvenc/hevc_nvenc from system-memory NV12 frames, on the
+ * CUDA device when libavutil opened one (else NVENC tries its own);
+ * hwaccel=vaapi (or auto finding VA-API) encodes H.264, HEVC, VP8 and VP9
+ * with *_vaapi from NV12 surfaces of a frames context on the VA-API device,
+ * uploaded with av_hwframe_transfer_data. A codec without such an encoder,
+ * a missing device, or a hardware encoder that does not open for a stream
+ * (checked at every open: NVENC limits sessions) encodes in software, and
+ * the log says so.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <libavcodec/avcodec.h>
+#include <libavutil/hwcontext.h>
 #include <libavutil/opt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../host/codec_profiles.h"
 #include "../host/frame_layout.h"
 #include "../include/virtio_video.h"
 #include "ffmpeg_enc.h"
+#include "ffmpeg_hw.h"
 
 /* Frames in flight inside one encoder: timestamps waiting for their packet. */
 #define TS_RING 64
 
+/* Which encoder serves a stream. */
+enum enc_kind { ENC_SOFTWARE, ENC_NVENC, ENC_VAAPI };
+
 struct enc_codec {
 	uint32_t format;
-	const char *encoder;	/* libavcodec encoder name */
+	const char *encoder;	/* the software encoder (libavcodec name) */
+	const char *nvenc, *vaapi;	/* hardware ones, NULL: none */
 };
 
 static const struct enc_codec enc_codecs[] = {
-	{ VIRTIO_VIDEO_FORMAT_H264, "libx264" },
-	{ VIRTIO_VIDEO_FORMAT_HEVC, "libx265" },
-	{ VIRTIO_VIDEO_FORMAT_VP8, "libvpx" },
-	{ VIRTIO_VIDEO_FORMAT_VP9, "libvpx-vp9" },
+	{ VIRTIO_VIDEO_FORMAT_H264, "libx264", "h264_nvenc", "h264_vaapi" },
+	{ VIRTIO_VIDEO_FORMAT_HEVC, "libx265", "hevc_nvenc", "hevc_vaapi" },
+	{ VIRTIO_VIDEO_FORMAT_VP8, "libvpx", NULL, "vp8_vaapi" },
+	{ VIRTIO_VIDEO_FORMAT_VP9, "libvpx-vp9", NULL, "vp9_vaapi" },
 };
 #define NUM_ENC (sizeof(enc_codecs) / sizeof(enc_codecs[0]))
 
-static char enc_impl[NUM_ENC][96];
+static char enc_impl[NUM_ENC][160];
 static int enc_threads;
+/* The hardware encoder each codec tries first (NULL: software only). */
+static enum enc_kind enc_hw_kind;
+static const char *enc_hw[NUM_ENC];
+static const char *enc_device;	/* device=, for NVENC without a CUDA device */
 
 struct vv_encoder {
 	const struct enc_codec *codec;
+	const char *name;		/* the open encoder's libavcodec name */
+	enum enc_kind kind;
 	struct vv_encoder_config config;
 	AVCodecContext *ctx;
-	AVFrame *frame;
+	AVFrame *frame;			/* software: I420; hardware: NV12 */
+	AVFrame *hw_frame;		/* VA-API: the surface it is uploaded to */
 	AVPacket *pkt;
 	int64_t next_pts;
 	uint64_t ts[TS_RING];		/* timestamp of pts % TS_RING */
@@ -56,17 +80,55 @@ struct vv_encoder {
 	bool headers_once, headers_sent;
 };
 
+static const char *kind_name(enum enc_kind k)
+{
+	return k == ENC_NVENC ? "NVENC" : k == ENC_VAAPI ? "VA-API" : "software";
+}
+
+/*
+ * hwaccel (NULL: none) against the device ffmpeg_hw.c opened: which
+ * hardware encoder each codec tries, logged with what serves it otherwise.
+ */
 int ff_encoder_init(const char *hwaccel, const char *device, int threads)
 {
-	(void)device;
+	bool cuda = ff_hw_device && ff_hw_type == AV_HWDEVICE_TYPE_CUDA;
+	bool vaapi = ff_hw_device && ff_hw_type == AV_HWDEVICE_TYPE_VAAPI;
+	const char *why = NULL;	/* why there is no hardware encoder at all */
+
 	enc_threads = threads;
-	for (size_t i = 0; i < NUM_ENC; i++)
-		snprintf(enc_impl[i], sizeof(enc_impl[i]), "libavcodec %s (software%s)",
-			 enc_codecs[i].encoder,
-			 hwaccel && strcmp(hwaccel, "none") ? "; no hardware encoder wired up" : "");
-	if (hwaccel && strcmp(hwaccel, "none"))
-		fprintf(stderr, "vv-ffmpeg: hwaccel=%s: encoding in software (hardware encoders "
-			"are not wired up)\n", hwaccel);
+	enc_device = device;
+	enc_hw_kind = ENC_SOFTWARE;
+	if (hwaccel && (!strcmp(hwaccel, "cuda") || (!strcmp(hwaccel, "auto") && cuda)))
+		enc_hw_kind = ENC_NVENC;	/* without a CUDA device NVENC still tries its own */
+	else if (hwaccel && (!strcmp(hwaccel, "vaapi") || (!strcmp(hwaccel, "auto") && vaapi)))
+		enc_hw_kind = vaapi ? ENC_VAAPI : ENC_SOFTWARE;
+	if (hwaccel && enc_hw_kind == ENC_SOFTWARE)
+		why = !strcmp(hwaccel, "vaapi") ? "no VA-API device" :
+		      !strcmp(hwaccel, "auto") && !ff_hw_device ? "no CUDA or VA-API device" :
+		      "no hardware encoders for this hwaccel";
+	for (size_t i = 0; i < NUM_ENC; i++) {
+		const struct enc_codec *c = &enc_codecs[i];
+		const char *hw = enc_hw_kind == ENC_NVENC ? c->nvenc :
+				 enc_hw_kind == ENC_VAAPI ? c->vaapi : NULL;
+
+		enc_hw[i] = hw && avcodec_find_encoder_by_name(hw) ? hw : NULL;
+		if (enc_hw[i])
+			snprintf(enc_impl[i], sizeof(enc_impl[i]),
+				 "libavcodec %s (%s), software fallback %s", hw,
+				 kind_name(enc_hw_kind), c->encoder);
+		else if (hwaccel)
+			snprintf(enc_impl[i], sizeof(enc_impl[i]),
+				 "libavcodec %s (software; hwaccel %s: %s)", c->encoder, hwaccel,
+				 why ? why : hw ? "this libavcodec has no encoder for it" :
+				 "no hardware encoder of this codec");
+		else
+			snprintf(enc_impl[i], sizeof(enc_impl[i]), "libavcodec %s (software)",
+				 c->encoder);
+		if (hwaccel)
+			fprintf(stderr, "vv-ffmpeg: encoder: %s\n", enc_impl[i]);
+	}
+	if (why)
+		fprintf(stderr, "vv-ffmpeg: hwaccel=%s: %s: encoding in software\n", hwaccel, why);
 	return 0;
 }
 
@@ -90,25 +152,7 @@ void ff_encoder_caps(struct vv_codec_role_caps *caps)
 		/* x264 and x265 encode 4:2:0 at even sizes only. */
 		if (f->format == VIRTIO_VIDEO_FORMAT_H264 || f->format == VIRTIO_VIDEO_FORMAT_HEVC)
 			f->width_step = f->height_step = 2;
-		switch (f->format) {
-		case VIRTIO_VIDEO_FORMAT_H264:
-			f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_BASELINE;
-			f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_MAIN;
-			f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_HIGH;
-			for (uint32_t l = VIRTIO_VIDEO_LEVEL_H264_MIN; l <= VIRTIO_VIDEO_LEVEL_H264_MAX; l++)
-				f->levels[f->num_levels++] = l;
-			break;
-		case VIRTIO_VIDEO_FORMAT_HEVC:
-			f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_HEVC_MAIN;
-			break;
-		case VIRTIO_VIDEO_FORMAT_VP8:
-			for (uint32_t p = VIRTIO_VIDEO_PROFILE_VP8_MIN; p <= VIRTIO_VIDEO_PROFILE_VP8_MAX; p++)
-				f->profiles[f->num_profiles++] = p;
-			break;
-		case VIRTIO_VIDEO_FORMAT_VP9:
-			f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_VP9_PROFILE0;
-			break;
-		}
+		vv_codec_profiles(f, VV_PROFILES_VP8_ALL);
 		caps->num_coded++;
 	}
 	caps->raw[caps->num_raw++] = VIRTIO_VIDEO_FORMAT_NV12;
@@ -158,63 +202,45 @@ static void encoder_free(struct vv_encoder *e)
 {
 	avcodec_free_context(&e->ctx);
 	av_frame_free(&e->frame);
+	av_frame_free(&e->hw_frame);
 	av_packet_free(&e->pkt);
 }
 
-static int open_context(struct vv_encoder *e)
+/* libx264, libx265, libvpx, libvpx-vp9: low latency, the config's controls. */
+static void software_options(struct vv_encoder *e, AVDictionary **opts)
 {
 	const struct vv_encoder_config *c = &e->config;
-	const AVCodec *codec = avcodec_find_encoder_by_name(e->codec->encoder);
-	AVDictionary *opts = NULL;
 	char params[64];
-	int ret;
 
-	if (!codec)
-		return VV_CODEC_ERR_UNSUPPORTED;
-	e->ctx = avcodec_alloc_context3(codec);
-	e->frame = av_frame_alloc();
-	e->pkt = av_packet_alloc();
-	if (!e->ctx || !e->frame || !e->pkt)
-		return VV_CODEC_ERR_NOMEM;
-	e->ctx->width = (int)c->width;
-	e->ctx->height = (int)c->height;
-	e->ctx->pix_fmt = AV_PIX_FMT_YUV420P;
-	e->ctx->time_base = (AVRational){ (int)(c->fps_den ? c->fps_den : 1),
-					  (int)(c->fps_num ? c->fps_num : 30) };
-	e->ctx->framerate = (AVRational){ e->ctx->time_base.den, e->ctx->time_base.num };
-	e->ctx->max_b_frames = 0;
 	e->ctx->thread_count = enc_threads ? enc_threads : 0;
-	if (c->gop_size) {
-		e->ctx->gop_size = (int)c->gop_size;
+	if (c->gop_size)
 		e->ctx->keyint_min = (int)c->gop_size;
-	}
-	set_rate(e->ctx, c);
 	switch (c->coded_format) {
 	case VIRTIO_VIDEO_FORMAT_H264:
-		av_dict_set(&opts, "preset", "superfast", 0);
-		av_dict_set(&opts, "tune", "zerolatency", 0);
-		av_dict_set(&opts, "forced-idr", "1", 0);
+		av_dict_set(opts, "preset", "superfast", 0);
+		av_dict_set(opts, "tune", "zerolatency", 0);
+		av_dict_set(opts, "forced-idr", "1", 0);
 		if (x264_profile(c->profile))
-			av_dict_set(&opts, "profile", x264_profile(c->profile), 0);
+			av_dict_set(opts, "profile", x264_profile(c->profile), 0);
 		if (c->level)
 			e->ctx->level = h264_level_idc(c->level);
 		/* No nal-hrd=cbr: with HRD signalling x264 will not reconfigure the rate. */
 		if (c->gop_size)
-			av_dict_set(&opts, "x264-params", "scenecut=0", 0);
+			av_dict_set(opts, "x264-params", "scenecut=0", 0);
 		break;
 	case VIRTIO_VIDEO_FORMAT_HEVC:
-		av_dict_set(&opts, "preset", "ultrafast", 0);
-		av_dict_set(&opts, "tune", "zerolatency", 0);
-		av_dict_set(&opts, "forced-idr", "1", 0);
+		av_dict_set(opts, "preset", "ultrafast", 0);
+		av_dict_set(opts, "tune", "zerolatency", 0);
+		av_dict_set(opts, "forced-idr", "1", 0);
 		snprintf(params, sizeof(params), "log-level=error%s", c->gop_size ? ":scenecut=0" : "");
-		av_dict_set(&opts, "x265-params", params, 0);
+		av_dict_set(opts, "x265-params", params, 0);
 		break;
 	default:	/* libvpx, libvpx-vp9 */
-		av_dict_set(&opts, "deadline", "realtime", 0);
-		av_dict_set(&opts, "lag-in-frames", "0", 0);
-		av_dict_set(&opts, "cpu-used", "8", 0);
+		av_dict_set(opts, "deadline", "realtime", 0);
+		av_dict_set(opts, "lag-in-frames", "0", 0);
+		av_dict_set(opts, "cpu-used", "8", 0);
 		if (c->coded_format == VIRTIO_VIDEO_FORMAT_VP9)
-			av_dict_set(&opts, "row-mt", "1", 0);
+			av_dict_set(opts, "row-mt", "1", 0);
 		if (c->profile)
 			e->ctx->profile = (int)(c->profile - (c->coded_format == VIRTIO_VIDEO_FORMAT_VP8 ?
 							    VIRTIO_VIDEO_PROFILE_VP8_MIN :
@@ -225,31 +251,176 @@ static int open_context(struct vv_encoder *e)
 		}
 		break;
 	}
+}
+
+/*
+ * h264_nvenc, hevc_nvenc (FFmpeg 5.1 nvenc.c): low latency (no reordering,
+ * each packet out with its frame), CBR or VBR with the peak as maxrate,
+ * a forced keyframe an IDR, the H.264 profile and level by name.
+ */
+static int nvenc_options(struct vv_encoder *e, AVDictionary **opts)
+{
+	const struct vv_encoder_config *c = &e->config;
+	char level[24];
+	int idc;
+
+	av_dict_set(opts, "preset", "p2", 0);
+	av_dict_set(opts, "tune", "ll", 0);
+	av_dict_set(opts, "zerolatency", "1", 0);
+	av_dict_set(opts, "delay", "0", 0);
+	av_dict_set(opts, "rc-lookahead", "0", 0);
+	av_dict_set(opts, "forced-idr", "1", 0);
+	av_dict_set(opts, "rc", c->rate_control == VV_RC_CBR ? "cbr" : "vbr", 0);
+	if (c->coded_format == VIRTIO_VIDEO_FORMAT_H264) {
+		if (x264_profile(c->profile))
+			av_dict_set(opts, "profile", x264_profile(c->profile), 0);
+		idc = c->level ? h264_level_idc(c->level) : FF_LEVEL_UNKNOWN;
+		if (idc != FF_LEVEL_UNKNOWN) {
+			snprintf(level, sizeof(level), "%d.%d", idc / 10, idc % 10);
+			av_dict_set(opts, "level", level, 0);
+		}
+	} else {
+		av_dict_set(opts, "profile", "main", 0);
+	}
+	/* On libavutil's CUDA device when there is one (device=), else NVENC's own choice. */
+	if (ff_hw_device && ff_hw_type == AV_HWDEVICE_TYPE_CUDA) {
+		e->ctx->hw_device_ctx = av_buffer_ref(ff_hw_device);
+		if (!e->ctx->hw_device_ctx)
+			return VV_CODEC_ERR_NOMEM;
+	} else if (enc_device && enc_device[strspn(enc_device, "0123456789")] == 0) {
+		av_dict_set(opts, "gpu", enc_device, 0);
+	}
+	return VV_CODEC_OK;
+}
+
+/*
+ * h264_vaapi, hevc_vaapi, vp8_vaapi, vp9_vaapi (FFmpeg 5.1 vaapi_encode):
+ * NV12 surfaces of a frames context on the VA-API device; one frame in
+ * flight (async_depth 1) so each packet comes out with its frame; CBR or
+ * VBR; profile and level through the context (Baseline as Constrained
+ * Baseline, which VA-API encodes); a frame marked I is an IDR.
+ */
+static int vaapi_options(struct vv_encoder *e, AVDictionary **opts)
+{
+	const struct vv_encoder_config *c = &e->config;
+
+	av_dict_set(opts, "rc_mode", c->rate_control == VV_RC_CBR ? "CBR" : "VBR", 0);
+	av_dict_set(opts, "async_depth", "1", 0);
+	switch (c->coded_format) {
+	case VIRTIO_VIDEO_FORMAT_H264:
+		e->ctx->profile = c->profile == VIRTIO_VIDEO_PROFILE_H264_BASELINE ?
+					  FF_PROFILE_H264_CONSTRAINED_BASELINE :
+				  c->profile == VIRTIO_VIDEO_PROFILE_H264_MAIN ? FF_PROFILE_H264_MAIN :
+				  c->profile == VIRTIO_VIDEO_PROFILE_H264_HIGH ? FF_PROFILE_H264_HIGH :
+										 FF_PROFILE_UNKNOWN;
+		if (c->level)
+			e->ctx->level = h264_level_idc(c->level);
+		break;
+	case VIRTIO_VIDEO_FORMAT_HEVC:
+		e->ctx->profile = FF_PROFILE_HEVC_MAIN;
+		break;
+	case VIRTIO_VIDEO_FORMAT_VP9:
+		e->ctx->profile = FF_PROFILE_VP9_0;
+		break;
+	}
+	e->ctx->pix_fmt = AV_PIX_FMT_VAAPI;
+	e->ctx->hw_frames_ctx = ff_hw_frames(AV_PIX_FMT_VAAPI, AV_PIX_FMT_NV12, e->ctx->width,
+					     e->ctx->height, 8);
+	if (!e->ctx->hw_frames_ctx)
+		return VV_CODEC_ERR_UNSUPPORTED;
+	e->hw_frame = av_frame_alloc();
+	return e->hw_frame ? VV_CODEC_OK : VV_CODEC_ERR_NOMEM;
+}
+
+/* Opens encoder NAME of kind KIND for e->config; on failure why (for the log). */
+static int try_open(struct vv_encoder *e, const char *name, enum enc_kind kind, char *why,
+		    size_t why_size)
+{
+	const struct vv_encoder_config *c = &e->config;
+	const AVCodec *codec = avcodec_find_encoder_by_name(name);
+	AVDictionary *opts = NULL;
+	int ret = VV_CODEC_OK;
+
+	snprintf(why, why_size, "out of memory");
+	if (!codec) {
+		snprintf(why, why_size, "not in this libavcodec");
+		return VV_CODEC_ERR_UNSUPPORTED;
+	}
+	e->name = name;
+	e->kind = kind;
+	e->ctx = avcodec_alloc_context3(codec);
+	e->frame = av_frame_alloc();
+	e->pkt = av_packet_alloc();
+	if (!e->ctx || !e->frame || !e->pkt)
+		return VV_CODEC_ERR_NOMEM;
+	e->ctx->width = (int)c->width;
+	e->ctx->height = (int)c->height;
+	e->ctx->pix_fmt = kind == ENC_SOFTWARE ? AV_PIX_FMT_YUV420P : AV_PIX_FMT_NV12;
+	e->ctx->time_base = (AVRational){ (int)(c->fps_den ? c->fps_den : 1),
+					  (int)(c->fps_num ? c->fps_num : 30) };
+	e->ctx->framerate = (AVRational){ e->ctx->time_base.den, e->ctx->time_base.num };
+	e->ctx->max_b_frames = 0;
+	if (c->gop_size)
+		e->ctx->gop_size = (int)c->gop_size;
+	set_rate(e->ctx, c);
+	if (kind == ENC_NVENC)
+		ret = nvenc_options(e, &opts);
+	else if (kind == ENC_VAAPI)
+		ret = vaapi_options(e, &opts);
+	else
+		software_options(e, &opts);
 	/*
-	 * libx264/libx265 repeat the parameter sets before every IDR unless
-	 * they go to extradata (GLOBAL_HEADER); then the first packet gets them.
+	 * The H.264/HEVC encoders repeat the parameter sets before every IDR
+	 * unless they go to extradata (GLOBAL_HEADER); then the first packet
+	 * gets them.
 	 */
 	e->headers_once = !c->prepend_headers && (c->coded_format == VIRTIO_VIDEO_FORMAT_H264 ||
 						  c->coded_format == VIRTIO_VIDEO_FORMAT_HEVC);
 	e->headers_sent = false;
 	if (e->headers_once)
 		e->ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-	ret = avcodec_open2(e->ctx, codec, &opts);
+	if (ret == VV_CODEC_OK)
+		ret = avcodec_open2(e->ctx, codec, &opts);
+	else
+		snprintf(why, why_size, "no %s frames", kind_name(kind));
 	av_dict_free(&opts);
 	if (ret < 0) {
-		char err[128];
-
-		av_strerror(ret, err, sizeof(err));
-		fprintf(stderr, "vv-ffmpeg: %s refused %ux%u at %u bit/s: %s\n", e->codec->encoder,
-			c->width, c->height, c->bitrate, err);
+		if (ret != VV_CODEC_ERR_UNSUPPORTED && ret != VV_CODEC_ERR_NOMEM)
+			av_strerror(ret, why, why_size);
 		return VV_CODEC_ERR_UNSUPPORTED;
 	}
-	e->frame->format = AV_PIX_FMT_YUV420P;
+	e->frame->format = kind == ENC_SOFTWARE ? AV_PIX_FMT_YUV420P : AV_PIX_FMT_NV12;
 	e->frame->width = e->ctx->width;
 	e->frame->height = e->ctx->height;
 	if (av_frame_get_buffer(e->frame, 0) < 0)
 		return VV_CODEC_ERR_NOMEM;
 	return VV_CODEC_OK;
+}
+
+/* The codec's hardware encoder first where there is one, else (or if it fails) software. */
+static int open_context(struct vv_encoder *e)
+{
+	const struct vv_encoder_config *c = &e->config;
+	const char *hw = enc_hw[e->codec - enc_codecs];
+	char why[128];
+	int ret;
+
+	if (hw) {
+		ret = try_open(e, hw, enc_hw_kind, why, sizeof(why));
+		if (ret == VV_CODEC_OK) {
+			fprintf(stderr, "vv-ffmpeg: %s: encoding %ux%u on %s\n", hw, c->width,
+				c->height, kind_name(enc_hw_kind));
+			return ret;
+		}
+		fprintf(stderr, "vv-ffmpeg: %s did not open for %ux%u (%s): software fallback, %s\n",
+			hw, c->width, c->height, why, e->codec->encoder);
+		encoder_free(e);
+	}
+	ret = try_open(e, e->codec->encoder, ENC_SOFTWARE, why, sizeof(why));
+	if (ret < 0)
+		fprintf(stderr, "vv-ffmpeg: %s refused %ux%u at %u bit/s: %s\n", e->codec->encoder,
+			c->width, c->height, c->bitrate, why);
+	return ret;
 }
 
 static int ff_enc_create(const struct vv_encoder_config *config, struct vv_encoder **out)
@@ -291,11 +462,13 @@ static void ff_enc_destroy(struct vv_encoder *e)
 
 /*
  * libx264 (FFmpeg 5.1 reconfig_encoder) takes new rate settings between
- * frames; everything else is a new encoder, which the device makes.
+ * frames; everything else (the hardware encoders too) is a new encoder,
+ * which the device makes.
  */
 static int ff_enc_reconfigure(struct vv_encoder *e, const struct vv_encoder_config *c)
 {
-	if (c->coded_format != VIRTIO_VIDEO_FORMAT_H264 || c->gop_size != e->config.gop_size ||
+	if (e->kind != ENC_SOFTWARE || c->coded_format != VIRTIO_VIDEO_FORMAT_H264 ||
+	    c->gop_size != e->config.gop_size ||
 	    c->fps_num != e->config.fps_num || c->fps_den != e->config.fps_den ||
 	    c->rate_control != e->config.rate_control)
 		return VV_CODEC_ERR_UNSUPPORTED;
@@ -311,11 +484,16 @@ static void copy_rows(uint8_t *dst, int dst_stride, const uint8_t *src, uint32_t
 		memcpy(dst + (ptrdiff_t)y * dst_stride, src + (size_t)y * src_stride, bytes);
 }
 
-/* The guest's planes into the encoder's I420 frame (NV12 chroma split). */
+/*
+ * The guest's planes into the encoder's frame: I420 for the software
+ * encoders (NV12 chroma split), NV12 for the hardware ones (I420 chroma
+ * interleaved).
+ */
 static int load_frame(struct vv_encoder *e, const struct vv_frame *f)
 {
 	uint32_t w = f->width, h = f->height, cw = (w + 1) / 2, ch = (h + 1) / 2;
 	AVFrame *dst = e->frame;
+	bool nv12_in = f->format == VIRTIO_VIDEO_FORMAT_NV12;
 
 	if (f->num_planes != vv_layout_num_planes(f->format) || w != e->config.width ||
 	    h != e->config.height)
@@ -326,26 +504,61 @@ static int load_frame(struct vv_encoder *e, const struct vv_frame *f)
 	if (av_frame_make_writable(dst) < 0)
 		return VV_CODEC_ERR_NOMEM;
 	copy_rows(dst->data[0], dst->linesize[0], f->planes[0].data, f->planes[0].stride, w, h);
-	if (f->format == VIRTIO_VIDEO_FORMAT_YUV420) {
+	if (dst->format == AV_PIX_FMT_NV12 && nv12_in) {
+		copy_rows(dst->data[1], dst->linesize[1], f->planes[1].data, f->planes[1].stride,
+			  2 * cw, ch);
+		return VV_CODEC_OK;
+	}
+	if (dst->format == AV_PIX_FMT_YUV420P && !nv12_in) {
 		copy_rows(dst->data[1], dst->linesize[1], f->planes[1].data, f->planes[1].stride, cw, ch);
 		copy_rows(dst->data[2], dst->linesize[2], f->planes[2].data, f->planes[2].stride, cw, ch);
 		return VV_CODEC_OK;
 	}
 	for (uint32_t y = 0; y < ch; y++) {
-		const uint8_t *uv = f->planes[1].data + (size_t)y * f->planes[1].stride;
-		uint8_t *u = dst->data[1] + (ptrdiff_t)y * dst->linesize[1];
-		uint8_t *v = dst->data[2] + (ptrdiff_t)y * dst->linesize[2];
+		if (nv12_in) {
+			const uint8_t *uv = f->planes[1].data + (size_t)y * f->planes[1].stride;
+			uint8_t *u = dst->data[1] + (ptrdiff_t)y * dst->linesize[1];
+			uint8_t *v = dst->data[2] + (ptrdiff_t)y * dst->linesize[2];
 
-		for (uint32_t x = 0; x < cw; x++) {
-			u[x] = uv[2 * x];
-			v[x] = uv[2 * x + 1];
+			for (uint32_t x = 0; x < cw; x++) {
+				u[x] = uv[2 * x];
+				v[x] = uv[2 * x + 1];
+			}
+		} else {
+			const uint8_t *u = f->planes[1].data + (size_t)y * f->planes[1].stride;
+			const uint8_t *v = f->planes[2].data + (size_t)y * f->planes[2].stride;
+			uint8_t *uv = dst->data[1] + (ptrdiff_t)y * dst->linesize[1];
+
+			for (uint32_t x = 0; x < cw; x++) {
+				uv[2 * x] = u[x];
+				uv[2 * x + 1] = v[x];
+			}
 		}
 	}
 	return VV_CODEC_OK;
 }
 
+/* VA-API: the loaded frame into a surface of the encoder's frames context. */
+static AVFrame *upload_frame(struct vv_encoder *e)
+{
+	int ret;
+
+	av_frame_unref(e->hw_frame);
+	ret = av_hwframe_get_buffer(e->ctx->hw_frames_ctx, e->hw_frame, 0);
+	if (ret >= 0)
+		ret = av_hwframe_transfer_data(e->hw_frame, e->frame, 0);
+	if (ret < 0) {
+		fprintf(stderr, "vv-ffmpeg: %s: frame upload failed (%d)\n", e->name, ret);
+		return NULL;
+	}
+	e->hw_frame->pts = e->frame->pts;
+	e->hw_frame->pict_type = e->frame->pict_type;
+	return e->hw_frame;
+}
+
 static int ff_enc_encode(struct vv_encoder *e, const struct vv_frame *f)
 {
+	AVFrame *in;
 	int ret;
 
 	if (e->flushed)
@@ -356,9 +569,12 @@ static int ff_enc_encode(struct vv_encoder *e, const struct vv_frame *f)
 	e->frame->pts = e->next_pts++;
 	e->frame->pict_type = f->force_keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
 	e->ts[e->frame->pts % TS_RING] = f->timestamp;
-	ret = avcodec_send_frame(e->ctx, e->frame);
+	in = e->kind == ENC_VAAPI ? upload_frame(e) : e->frame;
+	if (!in)
+		return VV_CODEC_ERR_UNSUPPORTED;
+	ret = avcodec_send_frame(e->ctx, in);
 	if (ret < 0) {
-		fprintf(stderr, "vv-ffmpeg: %s: send_frame failed (%d)\n", e->codec->encoder, ret);
+		fprintf(stderr, "vv-ffmpeg: %s: send_frame failed (%d)\n", e->name, ret);
 		return VV_CODEC_ERR_UNSUPPORTED;
 	}
 	return VV_CODEC_OK;

@@ -42,9 +42,11 @@
 #include <unistd.h>
 
 #include "../host/codec.h"
+#include "../host/codec_profiles.h"
 #include "../host/frame_layout.h"
 #include "../include/virtio_video.h"
 #include "ffmpeg_enc.h"
+#include "ffmpeg_hw.h"
 
 /* What receive() hands out next: a picture (frame) or a status (no frame). */
 struct out_entry {
@@ -115,49 +117,19 @@ static bool async_mode = true;
 /* async: workers inside a buffer now, and the most at once (logged at fini) */
 static atomic_int busy_now, busy_max;
 static atomic_uint async_decoders;
-/* The hardware device every decoder shares, NULL for software decode. */
-static AVBufferRef *hw_device;
-static enum AVHWDeviceType hw_type = AV_HWDEVICE_TYPE_NONE;
 /* caps.impl[] of each coded format (indexes of coded_formats). */
 static char impl_text[NUM_CODED][160];
-
-/* The hwaccel names we take, in the order "auto" tries them (decoding APIs). */
-static const struct {
-	const char *name;
-	enum AVHWDeviceType type;
-} hw_types[] = {
-	{ "cuda", AV_HWDEVICE_TYPE_CUDA },
-	{ "vaapi", AV_HWDEVICE_TYPE_VAAPI },
-	{ "qsv", AV_HWDEVICE_TYPE_QSV },
-	{ "vdpau", AV_HWDEVICE_TYPE_VDPAU },
-	{ "drm", AV_HWDEVICE_TYPE_DRM },
-};
-
-static bool open_hw_device(enum AVHWDeviceType type, const char *device)
-{
-	char reason[128];
-	int ret = av_hwdevice_ctx_create(&hw_device, type, device, NULL, 0);
-
-	if (ret >= 0) {
-		hw_type = type;
-		return true;
-	}
-	av_strerror(ret, reason, sizeof(reason));
-	fprintf(stderr, "vv-ffmpeg: cannot open %s device%s%s: %s\n",
-		av_hwdevice_get_type_name(type), device ? " " : "", device ? device : "", reason);
-	return false;
-}
 
 /* The codec's hwaccel pixel format on the open device, or AV_PIX_FMT_NONE. */
 static enum AVPixelFormat hw_pix_fmt(const AVCodec *codec)
 {
-	for (int i = 0; hw_device; i++) {
+	for (int i = 0; ff_hw_device; i++) {
 		const AVCodecHWConfig *config = avcodec_get_hw_config(codec, i);
 
 		if (!config)
 			break;
 		if ((config->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX) &&
-		    config->device_type == hw_type)
+		    config->device_type == ff_hw_type)
 			return config->pix_fmt;
 	}
 	return AV_PIX_FMT_NONE;
@@ -175,11 +147,11 @@ static void describe_codecs(const char *wanted)
 		else if (hw_pix_fmt(codec) != AV_PIX_FMT_NONE)
 			snprintf(impl_text[i], sizeof(impl_text[i]),
 				 "libavcodec %s, hwaccel %s (software fallback)", name,
-				 av_hwdevice_get_type_name(hw_type));
-		else if (hw_device)
+				 av_hwdevice_get_type_name(ff_hw_type));
+		else if (ff_hw_device)
 			snprintf(impl_text[i], sizeof(impl_text[i]),
 				 "libavcodec %s, software (no %s hwaccel for this codec)", name,
-				 av_hwdevice_get_type_name(hw_type));
+				 av_hwdevice_get_type_name(ff_hw_type));
 		else if (wanted)
 			snprintf(impl_text[i], sizeof(impl_text[i]),
 				 "libavcodec %s, software (hwaccel %s unavailable)", name, wanted);
@@ -209,35 +181,14 @@ static int ff_init(const struct vv_codec_options *options)
 			return -1;
 		}
 	}
-	if (hwaccel && strcmp(hwaccel, "none") && strcmp(hwaccel, "auto")) {
-		size_t i;
-
-		for (i = 0; i < sizeof(hw_types) / sizeof(hw_types[0]); i++)
-			if (!strcmp(hwaccel, hw_types[i].name))
-				break;
-		if (i == sizeof(hw_types) / sizeof(hw_types[0])) {
-			fprintf(stderr, "vv-ffmpeg: unknown hwaccel '%s' (known: auto, none, cuda, "
-				"vaapi, vdpau, drm, qsv)\n", hwaccel);
-			return -1;
-		}
-		if (av_hwdevice_find_type_by_name(hwaccel) == AV_HWDEVICE_TYPE_NONE)
-			fprintf(stderr, "vv-ffmpeg: this libavutil has no %s support\n", hwaccel);
-		else
-			open_hw_device(hw_types[i].type, device);
-	} else if (hwaccel && !strcmp(hwaccel, "auto")) {
-		/* drm is no decoding API of its own: not tried. */
-		for (size_t i = 0; i < sizeof(hw_types) / sizeof(hw_types[0]) - 1 && !hw_device; i++)
-			if (av_hwdevice_find_type_by_name(hw_types[i].name) != AV_HWDEVICE_TYPE_NONE)
-				open_hw_device(hw_types[i].type, device);
-	} else if (device) {
-		fprintf(stderr, "vv-ffmpeg: device=%s without a hwaccel: ignored\n", device);
-	}
+	if (ff_hw_open(hwaccel, device) < 0)
+		return -1;
 	if (hwaccel && !strcmp(hwaccel, "none"))
 		hwaccel = NULL;
 	/* The daemon's log tells which path decodes. */
-	if (hw_device)
+	if (ff_hw_device)
 		fprintf(stderr, "vv-ffmpeg: hardware decoding with %s\n",
-			av_hwdevice_get_type_name(hw_type));
+			av_hwdevice_get_type_name(ff_hw_type));
 	else if (hwaccel)
 		fprintf(stderr, "vv-ffmpeg: no usable %s device: software decoding\n", hwaccel);
 	describe_codecs(hwaccel);
@@ -249,38 +200,8 @@ static void ff_fini(void)
 	if (atomic_load(&async_decoders))
 		fprintf(stderr, "vv-ffmpeg: asynchronous decoding: %u decoder(s), at most %d "
 			"decoding at once\n", atomic_load(&async_decoders), atomic_load(&busy_max));
-	av_buffer_unref(&hw_device);
-	hw_type = AV_HWDEVICE_TYPE_NONE;
 	ff_encoder_fini();
-}
-
-/*
- * The profiles the decoder takes and write() can serve: 8-bit 4:2:0 (High 10,
- * 4:2:2, Main 10, VP9 profiles 1-3 decode to formats we do not write).
- */
-static void decoder_profiles(struct vv_codec_format *f)
-{
-	switch (f->format) {
-	case VIRTIO_VIDEO_FORMAT_H264:
-		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_BASELINE;
-		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_MAIN;
-		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_EXTENDED;
-		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_HIGH;
-		for (uint32_t l = VIRTIO_VIDEO_LEVEL_H264_MIN; l <= VIRTIO_VIDEO_LEVEL_H264_MAX; l++)
-			f->levels[f->num_levels++] = l;
-		break;
-	case VIRTIO_VIDEO_FORMAT_HEVC:
-		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_HEVC_MAIN;
-		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_HEVC_MAIN_STILL_PICTURE;
-		break;
-	case VIRTIO_VIDEO_FORMAT_VP8:
-		for (uint32_t p = VIRTIO_VIDEO_PROFILE_VP8_MIN; p <= VIRTIO_VIDEO_PROFILE_VP8_MAX; p++)
-			f->profiles[f->num_profiles++] = p;
-		break;
-	case VIRTIO_VIDEO_FORMAT_VP9:
-		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_VP9_PROFILE0;
-		break;
-	}
+	ff_hw_close();
 }
 
 static void ff_get_caps(struct vv_codec_caps *caps)
@@ -299,7 +220,13 @@ static void ff_get_caps(struct vv_codec_caps *caps)
 			.min_width = 16, .max_width = 4096, .min_height = 16, .max_height = 4096,
 			.min_fps = 1, .max_fps = 120,
 		};
-		decoder_profiles(f);
+		/*
+		 * The profiles the decoder takes and write() can serve: 8-bit 4:2:0
+		 * (High 10, 4:2:2, Main 10, VP9 profiles 1-3 decode to formats we
+		 * do not write).
+		 */
+		vv_codec_profiles(f, VV_PROFILES_H264_EXTENDED | VV_PROFILES_HEVC_STILL |
+				     VV_PROFILES_VP8_ALL);
 		dec->num_coded++;
 	}
 	dec->raw[dec->num_raw++] = VIRTIO_VIDEO_FORMAT_NV12;
@@ -440,13 +367,13 @@ static enum AVPixelFormat pick_format(AVCodecContext *ctx, const enum AVPixelFor
 		if (*f == d->hw_format) {
 			if (!logged)
 				fprintf(stderr, "vv-ffmpeg: %s stream: decoding on %s\n",
-					ctx->codec->name, av_hwdevice_get_type_name(hw_type));
+					ctx->codec->name, av_hwdevice_get_type_name(ff_hw_type));
 			return *f;
 		}
 	}
 	/* The hardware cannot do this stream (profile, size): software. */
 	fprintf(stderr, "vv-ffmpeg: %s stream: %s refused it (%dx%d %s): software fallback\n",
-		ctx->codec->name, av_hwdevice_get_type_name(hw_type), ctx->coded_width,
+		ctx->codec->name, av_hwdevice_get_type_name(ff_hw_type), ctx->coded_width,
 		ctx->coded_height, av_get_pix_fmt_name(ctx->sw_pix_fmt) ?
 		av_get_pix_fmt_name(ctx->sw_pix_fmt) : "?");
 	return avcodec_default_get_format(ctx, formats);
@@ -458,7 +385,7 @@ static void use_hw_device(struct vv_decoder *d, const AVCodec *codec)
 	d->hw_format = hw_pix_fmt(codec);
 	if (d->hw_format == AV_PIX_FMT_NONE)
 		return;
-	d->ctx->hw_device_ctx = av_buffer_ref(hw_device);
+	d->ctx->hw_device_ctx = av_buffer_ref(ff_hw_device);
 	d->ctx->opaque = d;
 	d->ctx->get_format = pick_format;
 }
@@ -475,7 +402,7 @@ static int open_codec(struct vv_decoder *d)
 		return VV_CODEC_ERR_NOMEM;
 	d->ctx->thread_count = thread_count;
 	d->hw_format = AV_PIX_FMT_NONE;
-	if (hw_device)
+	if (ff_hw_device)
 		use_hw_device(d, codec);
 	if (avcodec_open2(d->ctx, codec, NULL) < 0)
 		return VV_CODEC_ERR_UNSUPPORTED;

@@ -34,6 +34,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "../host/codec_profiles.h"
 #include "../host/frame_layout.h"
 #include "../include/virtio_video.h"
 #include "gst_common.h"
@@ -99,31 +100,14 @@ void gs_encoder_caps(struct vv_codec_role_caps *caps)
 			.min_width = 16, .max_width = 4096, .min_height = 16, .max_height = 4096,
 			.min_fps = 1, .max_fps = 120,
 		};
-		switch (f->format) {
-		case VIRTIO_VIDEO_FORMAT_H264:
-			/* 4:2:0 H.264/HEVC encoders take even sizes only */
+		/* 4:2:0 H.264/HEVC encoders take even sizes only */
+		if (f->format == VIRTIO_VIDEO_FORMAT_H264 || f->format == VIRTIO_VIDEO_FORMAT_HEVC)
 			f->width_step = f->height_step = 2;
-			f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_BASELINE;
-			f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_MAIN;
-			f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_HIGH;
-			for (uint32_t l = VIRTIO_VIDEO_LEVEL_H264_MIN; l <= VIRTIO_VIDEO_LEVEL_H264_MAX; l++)
-				f->levels[f->num_levels++] = l;
-			break;
-		case VIRTIO_VIDEO_FORMAT_HEVC:
-			f->width_step = f->height_step = 2;
-			f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_HEVC_MAIN;
-			break;
-		case VIRTIO_VIDEO_FORMAT_VP8:
-			/*
-			 * Profile 0 only: GStreamer 1.22's vpxenc refuses every
-			 * profile in its downstream caps ("Invalid vpx profile").
-			 */
-			f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_VP8_PROFILE0;
-			break;
-		case VIRTIO_VIDEO_FORMAT_VP9:
-			f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_VP9_PROFILE0;
-			break;
-		}
+		/*
+		 * VP8 profile 0 only: GStreamer 1.22's vpxenc refuses every
+		 * profile in its downstream caps ("Invalid vpx profile").
+		 */
+		vv_codec_profiles(f, 0);
 		caps->num_coded++;
 	}
 	if (!caps->num_coded)

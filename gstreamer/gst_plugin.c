@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "../host/codec.h"
+#include "../host/codec_profiles.h"
 #include "../host/frame_layout.h"
 #include "../include/virtio_video.h"
 #include "gst_common.h"
@@ -165,30 +166,6 @@ static void gs_fini(void)
 	gst_ready = false;
 }
 
-/* The 8-bit 4:2:0 profiles write() serves, and H.264's levels. */
-static void decoder_profiles(struct vv_codec_format *f)
-{
-	switch (f->format) {
-	case VIRTIO_VIDEO_FORMAT_H264:
-		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_BASELINE;
-		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_MAIN;
-		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_H264_HIGH;
-		for (uint32_t l = VIRTIO_VIDEO_LEVEL_H264_MIN; l <= VIRTIO_VIDEO_LEVEL_H264_MAX; l++)
-			f->levels[f->num_levels++] = l;
-		break;
-	case VIRTIO_VIDEO_FORMAT_HEVC:
-		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_HEVC_MAIN;
-		break;
-	case VIRTIO_VIDEO_FORMAT_VP8:
-		for (uint32_t p = VIRTIO_VIDEO_PROFILE_VP8_MIN; p <= VIRTIO_VIDEO_PROFILE_VP8_MAX; p++)
-			f->profiles[f->num_profiles++] = p;
-		break;
-	case VIRTIO_VIDEO_FORMAT_VP9:
-		f->profiles[f->num_profiles++] = VIRTIO_VIDEO_PROFILE_VP9_PROFILE0;
-		break;
-	}
-}
-
 static void gs_get_caps(struct vv_codec_caps *caps)
 {
 	struct vv_codec_role_caps *dec = &caps->decoder;
@@ -204,7 +181,8 @@ static void gs_get_caps(struct vv_codec_caps *caps)
 			.min_width = 16, .max_width = 4096, .min_height = 16, .max_height = 4096,
 			.min_fps = 1, .max_fps = 120,
 		};
-		decoder_profiles(f);
+		/* The 8-bit 4:2:0 profiles write() serves, and H.264's levels. */
+		vv_codec_profiles(f, VV_PROFILES_VP8_ALL);
 		dec->num_coded++;
 	}
 	dec->raw[dec->num_raw++] = VIRTIO_VIDEO_FORMAT_NV12;

@@ -1,6 +1,7 @@
 # Native test tools: vv-client (decoder and encoder client: vhost-user
 # front-end + guest driver), vv-hostile and vv-hostile-enc (malformed-guest
-# tests of the decoder and the encoder device). Only vv-client links libav*.
+# tests of the decoder and the encoder device). Only vv-client and
+# vv-enc-direct (the encode benchmark's baseline) link libav*.
 
 CLIENT_SRC_DIR := tests/tools
 CLIENT_OBJ_DIR := $(BUILD)/obj/client
@@ -43,6 +44,10 @@ $(BUILD)/vv-gpu-client: $(CLIENT_OBJ_DIR)/vv-gpu-client.o $(CLIENT_OBJ_DIR)/gpu_
 $(BUILD)/vv-enc-client: $(CLIENT_OBJ_DIR)/vv-enc-client.o $(CLIENT_OBJ_DIR)/gpu_front.o $(CLIENT_LIB_OBJS)
 	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^
 
+# The encode latency benchmark's baseline: the plugin's libavcodec encoder, direct.
+$(BUILD)/vv-enc-direct: $(CLIENT_OBJ_DIR)/vv-enc-direct.o
+	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^ $(CLIENT_AV_LIBS)
+
 # An asynchronous codec plugin for tests/native/async-plugin.sh: wraps
 # vv-ffmpeg.so and hands out pictures, drains and errors late (timerfd).
 $(BUILD)/test-plugins/vv-async-test.so: $(CLIENT_SRC_DIR)/vv-async-test.c host/codec.h
@@ -51,7 +56,7 @@ $(BUILD)/test-plugins/vv-async-test.so: $(CLIENT_SRC_DIR)/vv-async-test.c host/c
 
 .PHONY: client-all
 client-all: $(BUILD)/vv-client $(BUILD)/vv-hostile $(BUILD)/vv-hostile-enc $(BUILD)/vu-front-selftest \
-	$(BUILD)/vv-gpu-client $(BUILD)/vv-enc-client \
+	$(BUILD)/vv-gpu-client $(BUILD)/vv-enc-client $(BUILD)/vv-enc-direct \
 	$(BUILD)/test-plugins/vv-async-test.so
 
 ALL_TARGETS += client-all

@@ -886,6 +886,31 @@ static void stream_step(struct estream *s)
 
 /* ---- the run ----------------------------------------------------------------------- */
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* --latency: nearest-rank percentiles of every stream's frame latencies. */
+static void print_latency(void)
+{
+	size_t n = (size_t)o.streams * nframes, k = 0;
+	int64_t *all = malloc(n * sizeof(*all));
+
+	if (!all)
+		die("out of memory");
+	for (int i = 0; i < o.streams; i++)
+		for (uint32_t f = 0; f < nframes; f++)
+			all[k++] = streams[i].lat_us[f];
+	qsort(all, n, sizeof(*all), cmp_i64);
+	printf("latency: frames=%zu in_flight=%d p50=%.3f ms p99=%.3f ms max=%.3f ms\n", n,
+	       o.in_flight, all[(n * 50 + 99) / 100 - 1] / 1e3, all[(n * 99 + 99) / 100 - 1] / 1e3,
+	       all[n - 1] / 1e3);
+	free(all);
+}
+
 int enc_run(void)
 {
 	uint64_t feat = (1ull << VIRTIO_VIDEO_F_RESOURCE_GUEST_PAGES) |
@@ -935,6 +960,8 @@ int enc_run(void)
 			    o.timeout_ms, streams[0].next_frame, streams[0].packets);
 	}
 	vv_close(&dev, true);
+	if (o.latency)
+		print_latency();
 	if (o.latency_log) {
 		FILE *f = fopen(o.latency_log, "w");
 

@@ -26,7 +26,7 @@ struct eopts {
 	unsigned int n_rate;
 	int64_t drain_at;
 	int streams, in_flight, regions, timeout_ms;
-	bool scatter, per_plane;
+	bool scatter, per_plane, latency;
 	uint32_t stride, out_buffer_size;
 };
 
