@@ -463,14 +463,18 @@ static void ff_enc_destroy(struct vv_encoder *e)
 /*
  * libx264 (FFmpeg 5.1 reconfig_encoder) takes new rate settings between
  * frames; everything else (the hardware encoders too) is a new encoder,
- * which the device makes.
+ * which the device makes. In VBR (x264's ABR) a new bitrate is a new
+ * encoder too: ABR aims at the average over the whole stream so far and
+ * would take many seconds to follow (600 -> 150 kbit/s: no change in the
+ * next second).
  */
 static int ff_enc_reconfigure(struct vv_encoder *e, const struct vv_encoder_config *c)
 {
 	if (e->kind != ENC_SOFTWARE || c->coded_format != VIRTIO_VIDEO_FORMAT_H264 ||
 	    c->gop_size != e->config.gop_size ||
 	    c->fps_num != e->config.fps_num || c->fps_den != e->config.fps_den ||
-	    c->rate_control != e->config.rate_control)
+	    c->rate_control != e->config.rate_control ||
+	    (c->rate_control != VV_RC_CBR && c->bitrate != e->config.bitrate))
 		return VV_CODEC_ERR_UNSUPPORTED;
 	set_rate(e->ctx, c);
 	e->config = *c;

@@ -8,6 +8,7 @@
 #    second's;
 #  - VBR with BITRATE_PEAK: no second above the peak by more than PEAK_TOL,
 #    and the clip's bitrate not above the target by more than VBR_TOL;
+#  - VBR 600k -> 150k at frame 30: the third second under half the first;
 #  - VBR with a peak nearly 7 times the target still encodes every frame.
 # Fails if: the mode, bitrate or peak controls do not reach the encoder
 # (the default 1 Mbit/s VBR is far off every target here), a mid-stream
@@ -54,6 +55,16 @@ for c in $codecs; do
 		echo "ok: $c VBR 250000 peak 350000: second $s $rs bit/s"
 	done
 	echo "ok: $c VBR 250000 peak 350000: $r bit/s over the clip"
+
+	# VBR 600 kbit/s (peak 2 Mbit/s), 150 kbit/s from frame 30: the
+	# change must show within a second, as in CBR.
+	encode "$c" "$raw" $WH "$out" --bitrate-mode vbr --bitrate 600000 --peak 2000000 \
+		--set-bitrate-at 30:150000 --fps $FPS >/dev/null
+	[ "$(decode_to "$out" "$TMP/dec.yuv")" = $N ] || die "$c VBR step: not $N frames"
+	r1=$(bitrate "$out" $FPS 0 30) r3=$(bitrate "$out" $FPS 60 30)
+	fle "$r3" "$(awk -v a="$r1" 'BEGIN { print a / 2 }')" ||
+		die "$c VBR 600k -> 150k at frame 30: first second $r1, third $r3 bit/s: no drop"
+	echo "ok: $c VBR 600000 -> 150000 at frame 30: first second $r1 bit/s, third $r3"
 
 	# VBR with a peak far above the target (the guest driver's default
 	# peak is 2 Mbit/s whatever the target): the encoder must still open.
