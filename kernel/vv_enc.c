@@ -205,12 +205,15 @@ static u32 vv_enc_dst_size(u32 w, u32 h, u32 req)
 			     VV_ENC_MAX_DST_SIZE), PAGE_SIZE);
 }
 
-/* The frame layout of OUTPUT for its format, size and the client's stride. */
-static void vv_enc_src_layout(const struct vv_fmt *fmt, u32 w, u32 h, u32 bpl,
-			      struct vv_layout *l)
+/*
+ * The frame layout of OUTPUT: rows aligned to 16 bytes, whatever stride the
+ * client asked for. FFmpeg 5.1 asks for twice the width for NV12 and then
+ * copies the rows with its own frame's stride, so taking its request would
+ * misplace every row after the first.
+ */
+static void vv_enc_src_layout(const struct vv_fmt *fmt, u32 w, u32 h, struct vv_layout *l)
 {
-	vv_fmt_layout(fmt->fourcc, w, h, bpl <= 4 * VV_MAX_DIM ? bpl : 0,
-		      fmt->plane_align, l);
+	vv_fmt_layout(fmt->fourcc, w, h, 0, fmt->plane_align, l);
 }
 
 /* Frame sizes are those of the coded format (the device checks them so). */
@@ -220,8 +223,7 @@ static void vv_enc_clamp_size(const struct vv_fmt *coded, u32 *w, u32 *h)
 	*h = vv_clamp_dim(*h ?: VV_ENC_DEF_H, coded->min_h, coded->max_h, coded->step_h);
 }
 
-static void vv_enc_set_src(struct vv_ctx *ctx, const struct vv_fmt *fmt, u32 w, u32 h,
-			   u32 bpl)
+static void vv_enc_set_src(struct vv_ctx *ctx, const struct vv_fmt *fmt, u32 w, u32 h)
 {
 	struct vv_queue *src = &ctx->q_data[VV_Q_SRC];
 	struct vv_queue *dst = &ctx->q_data[VV_Q_DST];
@@ -230,7 +232,7 @@ static void vv_enc_set_src(struct vv_ctx *ctx, const struct vv_fmt *fmt, u32 w, 
 	src->fmt = fmt;
 	src->width = w;
 	src->height = h;
-	vv_enc_src_layout(fmt, w, h, bpl, &src->layout);
+	vv_enc_src_layout(fmt, w, h, &src->layout);
 	src->crop = (struct v4l2_rect){ 0, 0, w, h };
 	dst->width = w;
 	dst->height = h;
@@ -304,7 +306,7 @@ static const struct vv_fmt *vv_enc_try_src(struct vv_ctx *ctx, struct v4l2_forma
 	if (!vv_enc_src_offered(ctx, fmt))
 		fmt = ctx->q_data[VV_Q_SRC].fmt;
 	vv_enc_clamp_size(ctx->q_data[VV_Q_DST].fmt, &w, &h);
-	vv_enc_src_layout(fmt, w, h, pix->plane_fmt[0].bytesperline, &l);
+	vv_enc_src_layout(fmt, w, h, &l);
 	pix->width = w;
 	pix->height = h;
 	pix->pixelformat = fmt->fourcc;
@@ -360,7 +362,7 @@ static int vv_enc_s_fmt_src(struct vv_ctx *ctx, struct v4l2_format *f)
 	if (vb2_is_busy(v4l2_m2m_get_src_vq(ctx->fh.m2m_ctx)))
 		return -EBUSY;
 	fmt = vv_enc_try_src(ctx, f);
-	vv_enc_set_src(ctx, fmt, pix->width, pix->height, pix->plane_fmt[0].bytesperline);
+	vv_enc_set_src(ctx, fmt, pix->width, pix->height);
 	ctx->colorspace = pix->colorspace;
 	ctx->xfer_func = pix->xfer_func;
 	ctx->ycbcr_enc = pix->ycbcr_enc;
@@ -386,7 +388,7 @@ static int vv_enc_s_fmt_dst(struct vv_ctx *ctx, struct v4l2_format *f)
 		return -EBUSY;
 	dst->fmt = fmt;
 	vv_fmt_layout_coded(f->fmt.pix_mp.plane_fmt[0].sizeimage, &dst->layout);
-	vv_enc_set_src(ctx, raw, src->width, src->height, src->layout.bpl);
+	vv_enc_set_src(ctx, raw, src->width, src->height);
 	f->fmt.pix_mp.width = dst->width;
 	f->fmt.pix_mp.height = dst->height;
 	return 0;
@@ -655,7 +657,7 @@ static void vv_enc_add_ctrls(struct vv_ctx *ctx)
 	struct v4l2_ctrl_handler *hdl = &ctx->hdl;
 	const struct v4l2_ctrl_ops *ops = &vv_enc_ctrl_ops;
 	struct vv_enc_ctx *enc = &ctx->enc;
-	unsigned int c;
+	unsigned int c, def;
 	u64 mask;
 
 	enc->bitrate = v4l2_ctrl_new_std(hdl, ops, V4L2_CID_MPEG_VIDEO_BITRATE, 1,
@@ -685,12 +687,16 @@ static void vv_enc_add_ctrls(struct vv_ctx *ctx)
 	v4l2_ctrl_new_std(hdl, NULL, V4L2_CID_MIN_BUFFERS_FOR_OUTPUT, 1, VB2_MAX_FRAME, 1,
 			  ctx->q_data[VV_Q_SRC].min_bufs);
 
+	/* Defaults as the encoders' own: H.264 High, the first profile otherwise. */
 	for (c = 0; c < VV_NUM_CODECS; c++) {
 		mask = ed->profiles[c];
 		if (!mask)
 			continue;
+		def = __ffs(mask);
+		if (c == VV_H264 && (mask & BIT_ULL(V4L2_MPEG_VIDEO_H264_PROFILE_HIGH)))
+			def = V4L2_MPEG_VIDEO_H264_PROFILE_HIGH;
 		enc->profile[c] = v4l2_ctrl_new_std_menu(hdl, ops, vv_enc_codecs[c].profile_cid,
-							 __fls(mask), ~mask, __ffs(mask));
+							 __fls(mask), ~mask, def);
 	}
 	/*
 	 * The protocol has no HEVC levels: the device's encoder picks one.
@@ -869,7 +875,7 @@ static int vv_enc_open(struct vv_ctx *ctx)
 	vv_enc_clamp_size(dst->fmt, &src->width, &src->height);
 	dst->width = src->width;
 	dst->height = src->height;
-	vv_enc_src_layout(raw, src->width, src->height, 0, &src->layout);
+	vv_enc_src_layout(raw, src->width, src->height, &src->layout);
 	src->crop = (struct v4l2_rect){ 0, 0, src->width, src->height };
 	vv_fmt_layout_coded(vv_enc_dst_size(src->width, src->height, 0), &dst->layout);
 	vv_enc_add_ctrls(ctx);

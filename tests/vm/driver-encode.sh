@@ -5,14 +5,18 @@
 #    extra-controls) and FFmpeg's h264/hevc/vp8_v4l2m2m (-b:v, -g) encode a
 #    3 s 320x240 NV12 clip.
 # On the host each output must decode to exactly the clip's frame count, with
-# PSNR against the clip of at least MIN_PSNR dB, keyframes exactly every GOP
-# frames, and a bitrate within CBR_TOL (GStreamer, CBR) or VBR_TOL (FFmpeg,
-# whose v4l2m2m encoder leaves the mode at VBR) of the target.
+# PSNR against the clip of at least MIN_PSNR dB and keyframes exactly every
+# GOP frames. GStreamer's CBR bitrate must be within CBR_TOL of the target.
+# FFmpeg's v4l2m2m encoder leaves the mode at VBR, where x264/x265 overshoot a
+# 300 kbit/s target by up to a quarter on this clip (keyframes every 10
+# frames): its bitrate must be within HOST_TOL of what the same plugin gives
+# for the same frames and settings on the host (vv-client, VBR, the driver's
+# default 2 Mbit/s peak), i.e. every setting reached the encoder.
 . "$(dirname "$0")/lib"
 have_daemon || skip "no daemon at $VV_BUILD/vhost-user-video (make host-all)"
 guest_modules || skip "guest driver not built (no kernel/*.ko)"
 WH=320x240 N=90 FPS=30 BITRATE=300000 GOP=10
-MIN_PSNR=30 CBR_TOL=0.15 VBR_TOL=0.25
+MIN_PSNR=30 CBR_TOL=0.15 HOST_TOL=0.10
 raw=$VV_BUILD/test-streams/raw-$WH-$N.nv12
 if [ ! -s "$raw" ]; then
 	mkdir -p "$VV_BUILD/test-streams"
@@ -23,6 +27,23 @@ fi
 ref=$tmp/ref.yuv
 ffmpeg -nostdin -v error -f rawvideo -pix_fmt nv12 -s $WH -i "$raw" -f rawvideo \
 	-pix_fmt yuv420p "$ref" || fail "cannot convert $raw"
+
+# The host's own encodes for the FFmpeg rows: the same plugin through vv-client.
+sock=$tmp/enc.sock
+"$VV_BUILD/vhost-user-video" --socket-path "$sock" --device encoder \
+	--backend "${VV_BACKEND:-ffmpeg}" >"$tmp/host-daemon.log" 2>&1 &
+host_daemon=$!
+trap 'kill $host_daemon 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+declare -A host_rate
+for c in h264 hevc vp8; do
+	"$VV_BUILD/vv-client" --socket "$sock" --encode --codec $c --input "$raw" --format nv12 \
+		--width ${WH%x*} --height ${WH#*x} --fps $FPS --bitrate $BITRATE --bitrate-mode vbr \
+		--peak 2000000 --gop $GOP --output "$tmp/host.$c" >/dev/null ||
+		fail "host encode $c failed"
+	host_rate[$c]=$(( $(stat -c %s "$tmp/host.$c") * 8 * FPS / N ))
+done
+kill $host_daemon
 
 g=tests/guest/encode.sh
 run_vm encode --encoder --timeout 900 -- bash -c '
@@ -83,17 +104,17 @@ while read -r tool codec verdict file; do
 		-f rawvideo -pix_fmt yuv420p -s $WH -i "$dec" -lavfi '[0][1]psnr' -f null - 2>&1 |
 		sed -n 's/.*PSNR .* average:\([0-9.inf]*\) .*/\1/p' | tail -n 1)
 	rate=$(packet_sizes "$file" | awk -v fps=$FPS '{ b += $1; n++ } END { printf "%.0f", n ? b * 8 * fps / n : 0 }')
-	err=$(awk -v a="$rate" -v b=$BITRATE 'BEGIN { d = a - b; if (d < 0) d = -d; printf "%.3f", d / b }')
-	tol=$CBR_TOL
-	[ "$tool" = ffmpeg ] && tol=$VBR_TOL
+	want=$BITRATE tol=$CBR_TOL
+	[ "$tool" = ffmpeg ] && want=${host_rate[$codec]} tol=$HOST_TOL
+	err=$(awk -v a="$rate" -v b="$want" 'BEGIN { d = a - b; if (d < 0) d = -d; printf "%.3f", d / b }')
 	keys=$(keyframes "$file")
-	what="$tool $codec: $frames frames, PSNR $psnr dB, $rate bit/s (error $err), keyframes $keys"
+	what="$tool $codec: $frames frames, PSNR $psnr dB, $rate bit/s ($err off $want), keyframes $keys"
 	if [ "$frames" != $N ]; then
 		echo "BAD  $what: not $N frames"
 	elif ! awk -v p="$psnr" -v m=$MIN_PSNR 'BEGIN { exit !(p == "inf" || p + 0 >= m) }'; then
 		echo "BAD  $what: PSNR under $MIN_PSNR dB"
 	elif ! awk -v e="$err" -v t="$tol" 'BEGIN { exit !(e + 0 <= t) }'; then
-		echo "BAD  $what: bitrate off the $BITRATE target by more than $tol"
+		echo "BAD  $what: bitrate off $want by more than $tol"
 	elif [ "$keys" != "$want_keys" ]; then
 		echo "BAD  $what: keyframes not every $GOP frames ($want_keys)"
 	else
