@@ -20,7 +20,7 @@ kernel-check:
 GUEST_PRELOADS := $(BUILD)/guest/kms-keep.so
 GUEST_PROGS := $(patsubst tests/guest/%.c,$(BUILD)/guest/%,\
 	$(filter-out tests/guest/kms-keep.c,$(wildcard tests/guest/*.c)))
-$(BUILD)/guest/%: tests/guest/%.c
+$(BUILD)/guest/%: tests/guest/%.c $(wildcard tests/guest/*.h)
 	@mkdir -p $(@D)
 	$(GUEST_CC) $(GUEST_CFLAGS) -o $@ $<
 $(BUILD)/guest/%.so: tests/guest/%.c

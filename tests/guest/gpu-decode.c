@@ -59,18 +59,12 @@
 #include <libdrm/drm_mode.h>
 #include <linux/videodev2.h>
 
+#include "drm-dumb.h"
+
 #define MAX_SRC 4
 #define MAX_CAP 32
 #define SRC_SIZE (1024 * 1024)
 #define STALL_MS 60000
-
-struct dumb {
-	int card;		/* DRM fd it was made on */
-	uint32_t handle, pitch;
-	uint64_t size;
-	int fd;			/* PRIME fd */
-	uint8_t *map;
-};
 
 struct cap_buf {
 	struct dumb d;
@@ -159,20 +153,9 @@ static long now_ms(void)
 
 /* ---- DRM ---- */
 
-static bool drm_driver_is(int fd, const char *name)
-{
-	char buf[64] = "";
-	struct drm_version v = { .name = buf, .name_len = sizeof(buf) - 1 };
-
-	if (xioctl(fd, DRM_IOCTL_VERSION, &v) < 0)
-		return false;
-	return !strcmp(buf, name);
-}
-
 static int open_card(const char *path, const char *driver)
 {
-	glob_t g;
-	size_t i;
+	char found[64];
 	int fd;
 
 	if (path) {
@@ -181,56 +164,24 @@ static int open_card(const char *path, const char *driver)
 			die("open %s: %s", path, strerror(errno));
 		return fd;
 	}
-	if (glob("/dev/dri/card*", 0, NULL, &g))
-		die("no /dev/dri/card*");
-	for (i = 0; i < g.gl_pathc; i++) {
-		fd = open(g.gl_pathv[i], O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (drm_driver_is(fd, driver)) {
-			say("%s: %s", driver, g.gl_pathv[i]);
-			globfree(&g);
-			return fd;
-		}
-		close(fd);
-	}
-	die("no DRM card of driver %s", driver);
-	return -1;
+	fd = drm_find_card(driver, found, sizeof(found));
+	if (fd < 0)
+		die("no DRM card of driver %s", driver);
+	say("%s: %s", driver, found);
+	return fd;
 }
 
-/* A dumb buffer of at least @bytes with rows of @pitch bytes, exported. */
-static void dumb_create(int card, uint32_t width, uint32_t height, struct dumb *d)
+/* A dumb buffer of @width x @height 32-bit pixels, exported and mapped. */
+static void dumb_make(int card, uint32_t width, uint32_t height, struct dumb *d)
 {
-	struct drm_mode_create_dumb c = { .width = width, .height = height, .bpp = 32 };
-	struct drm_prime_handle p = { 0 };
-	struct drm_mode_map_dumb m = { 0 };
-
-	CHECK(card, DRM_IOCTL_MODE_CREATE_DUMB, &c);
-	d->card = card;
-	d->handle = c.handle;
-	d->pitch = c.pitch;
-	d->size = c.size;
-	p.handle = c.handle;
-	p.flags = DRM_CLOEXEC | DRM_RDWR;
-	CHECK(card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &p);
-	d->fd = p.fd;
-	m.handle = c.handle;
-	CHECK(card, DRM_IOCTL_MODE_MAP_DUMB, &m);
-	d->map = mmap(NULL, d->size, PROT_READ | PROT_WRITE, MAP_SHARED, card, m.offset);
-	if (d->map == MAP_FAILED)
-		die("mmap dumb buffer: %s", strerror(errno));
+	if (dumb_create(card, width, height, d))
+		die("dumb buffer %ux%u: %s", width, height, strerror(errno));
 }
 
-static void dumb_destroy(struct dumb *d)
+static void dumb_free(struct dumb *d)
 {
-	struct drm_mode_destroy_dumb x = { .handle = d->handle };
-
-	if (!d->map)
-		return;
-	munmap(d->map, d->size);
-	close(d->fd);
-	CHECK(d->card, DRM_IOCTL_MODE_DESTROY_DUMB, &x);
-	memset(d, 0, sizeof(*d));
+	if (dumb_destroy(d))
+		die("DRM_IOCTL_MODE_DESTROY_DUMB: %s", strerror(errno));
 }
 
 /* A dumb buffer on @card for one CAPTURE frame: pitch = bytesperline, >= @bytes. */
@@ -238,7 +189,7 @@ static void dumb_on(int card, uint32_t bytes, struct dumb *d)
 {
 	uint32_t w = cap_bpl / 4, h = (bytes + cap_bpl - 1) / cap_bpl;
 
-	dumb_create(card, w, h, d);
+	dumb_make(card, w, h, d);
 	if (d->size < bytes)
 		die("dumb buffer %ux%u is %llu bytes, need %u", w, h,
 		    (unsigned long long)d->size, bytes);
@@ -372,7 +323,7 @@ static void try_small(unsigned int index)
 			die("small buffer: QBUF failed with %s, not EINVAL", strerror(errno));
 		say("small buffer (%llu bytes for a %u-byte frame): refused at QBUF (EINVAL)",
 		    (unsigned long long)d.size, cap_size);
-		dumb_destroy(&d);
+		dumb_free(&d);
 		return;
 	}
 	/* Accepted: it has to come back with ERROR; keep it queued in cap[index]. */
@@ -396,7 +347,7 @@ static void try_mix(unsigned int index)
 			die("mixed buffer: QBUF of a vgem dma-buf failed with %s (%s expected)",
 			    strerror(errno), opt.mix == MIX_ACCEPT ? "success" : "EINVAL");
 		say("mixed buffer: vgem dma-buf refused at QBUF (EINVAL)");
-		dumb_destroy(&d);
+		dumb_free(&d);
 		dumb_for_frame(cap_size, &cap[index].d);
 		queue_cap(index);
 		return;
@@ -491,7 +442,7 @@ static void teardown_capture(void)
 	CHECK(vfd, VIDIOC_REQBUFS, &rb);
 	for (i = 0; i < n_cap; i++)
 		if (!cap[i].held)
-			dumb_destroy(&cap[i].d);
+			dumb_free(&cap[i].d);
 	memset(cap, 0, sizeof(cap));
 	n_cap = 0;
 	mix_index = -1;
@@ -550,7 +501,7 @@ static void show(const struct dumb *frame)
 		handle = frame->handle;
 		pitch = cap_bpl;
 	} else {
-		dumb_create(gpu, modes[0].hdisplay, modes[0].vdisplay, &screen);
+		dumb_make(gpu, modes[0].hdisplay, modes[0].vdisplay, &screen);
 		memset(screen.map, 0, screen.size);
 		for (y = 0; y < vis.height && y < modes[0].vdisplay; y++)
 			memcpy(screen.map + (size_t)y * screen.pitch,
@@ -664,7 +615,7 @@ static bool pump_capture(bool *reconfigure)
 				    pl[0].bytesused);
 			say("small buffer: came back with V4L2_BUF_FLAG_ERROR");
 			small_pending = false;
-			dumb_destroy(&cap[0].d);
+			dumb_free(&cap[0].d);
 			dumb_for_frame(cap_size, &cap[0].d);
 			if (!last)
 				queue_cap(0);

@@ -15,6 +15,9 @@
  *   --restart            after the drain, ENC_CMD_START and encode again
  *   --cycles N           N times: open, set up, encode 3 frames, drain, close
  *   --forever            encode the file in a loop until an error (exit 3 on EIO)
+ *   --dmabuf DRIVER      OUTPUT buffers are DMABUF: dumb buffers of the DRM
+ *                        card of DRIVER (virtio_gpu: the device reads them by
+ *                        UUID; vgem: as guest pages), frames drawn into them
  * Prints "frames=N bytes=B keyframes=K,K,..." (keyframes from the buffers'
  * KEYFRAME flags, counted from 0 across restarts); with --forever
  * "streaming" once the first packet is out. Exit 1 on any failed check, 3 on EIO.
@@ -33,6 +36,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/videodev2.h>
+
+#include "drm-dumb.h"
 
 #define NSRC 4
 #define NDST 6
@@ -56,6 +61,9 @@ struct ctx {
 	unsigned int rate_at, rate;	/* --set-bitrate-at */
 	bool eos_event, last;
 	bool forever;
+	const char *dmabuf;		/* DRM driver of the OUTPUT buffers */
+	struct dumb dumb[NSRC];
+	int card;
 	FILE *out;
 };
 
@@ -133,6 +141,23 @@ static unsigned int codec_fourcc(const char *name)
 	return V4L2_PIX_FMT_H264;
 }
 
+/* One dumb buffer per OUTPUT buffer, at least a frame of the driver's layout. */
+static void setup_dumb(struct ctx *c)
+{
+	unsigned int i;
+
+	c->card = drm_find_card(c->dmabuf, NULL, 0);
+	if (c->card < 0)
+		die(c->dmabuf);
+	for (i = 0; i < NSRC; i++) {
+		if (dumb_create(c->card, c->stride / 4, (c->sizeimage + c->stride - 1) / c->stride,
+				&c->dumb[i]))
+			die("dumb buffer");
+		check(c->dumb[i].size >= c->sizeimage, "dumb buffer holds a frame");
+		c->src_map[i] = c->dumb[i].map;
+	}
+}
+
 /* CAPTURE format first (dev-encoder.rst), then OUTPUT; buffers; streaming. */
 static void setup(struct ctx *c, unsigned int coded, int bitrate)
 {
@@ -165,8 +190,13 @@ static void setup(struct ctx *c, unsigned int coded, int bitrate)
 
 		rb.type = q ? V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE : V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
 		rb.count = q ? NSRC : NDST;
+		rb.memory = q && c->dmabuf ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP;
 		xioctl(c->fd, VIDIOC_REQBUFS, &rb, "REQBUFS");
 		check(rb.count >= (q ? NSRC : NDST), "REQBUFS count");
+		if (q && c->dmabuf) {
+			setup_dumb(c);
+			continue;
+		}
 		for (i = 0; i < (q ? NSRC : NDST); i++) {
 			struct v4l2_plane p = { 0 };
 			struct v4l2_buffer b = { .index = i, .type = rb.type, .memory = rb.memory,
@@ -206,6 +236,11 @@ static void queue_frame(struct ctx *c, unsigned int i, unsigned int n)
 	if (c->rate && c->total + c->queued == c->rate_at)
 		set_ctrl(c->fd, V4L2_CID_MPEG_VIDEO_BITRATE, c->rate, "S_CTRL(BITRATE) streaming");
 	/* The frame's number as its timestamp: the packet must carry it back. */
+	if (c->dmabuf) {
+		b.memory = V4L2_MEMORY_DMABUF;
+		p.m.fd = c->dumb[i].fd;
+		p.length = c->dumb[i].size;
+	}
 	b.timestamp.tv_sec = c->total + c->queued;
 	b.timestamp.tv_usec = 1000;
 	xioctl(c->fd, VIDIOC_QBUF, &b, "QBUF(OUTPUT)");
@@ -276,7 +311,8 @@ static void reclaim_frames(struct ctx *c)
 	for (;;) {
 		struct v4l2_plane p = { 0 };
 		struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE,
-					 .memory = V4L2_MEMORY_MMAP, .m.planes = &p, .length = 1 };
+					 .memory = c->dmabuf ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP,
+					 .m.planes = &p, .length = 1 };
 
 		if (ioctl(c->fd, VIDIOC_DQBUF, &b)) {
 			if (errno == EAGAIN)
@@ -417,6 +453,8 @@ int main(int argc, char **argv)
 			again = true;
 		else if (!strcmp(o, "--forever"))
 			forever = true;
+		else if (!strcmp(o, "--dmabuf"))
+			c.dmabuf = v, i++;
 		else {
 			fprintf(stderr, "vv-enctest: unknown option %s\n", o);
 			return 2;
