@@ -128,6 +128,7 @@ struct vv_dev {
 	bool per_res;			/* PER_RESOURCE_MEM_TYPE */
 	bool ext_ctrls;			/* EXT_CONTROLS (encoder: GOP size) */
 	bool ext;			/* crosvm's GET/SET_PARAMS_EXT in use */
+	bool single_planar;		/* the node takes the single-planar API */
 	u32 max_caps_len;
 	u32 max_resp_len;
 	unsigned int timeout_ms;
@@ -274,7 +275,8 @@ struct vv_role {
 	const char *node_name;
 	u32 media_function;
 	bool coded_input;		/* the device's INPUT queue takes bitstream */
-	const struct v4l2_ioctl_ops *ioctl_ops;
+	const struct v4l2_ioctl_ops *ioctl_ops;		/* multi-planar */
+	const struct v4l2_ioctl_ops *sp_ioctl_ops;	/* single-planar */
 	int (*probe)(struct vv_dev *dev);		/* after the capabilities */
 	void (*remove)(struct vv_dev *dev);
 	int (*open)(struct vv_ctx *ctx);		/* formats and controls; no lock */
@@ -379,5 +381,38 @@ int vv_enum_framesizes(struct file *file, void *priv, struct v4l2_frmsizeenum *f
 int vv_subscribe_event(struct v4l2_fh *fh, const struct v4l2_event_subscription *sub);
 u32 vv_clamp_dim(u32 v, u32 min, u32 max, u32 step);
 void vv_fill_colorimetry(struct vv_ctx *ctx, struct v4l2_pix_format_mplane *pix);
+int vv_sp_g_fmt_out(struct file *file, void *priv, struct v4l2_format *f);
+int vv_sp_g_fmt_cap(struct file *file, void *priv, struct v4l2_format *f);
+int vv_sp_try_fmt_out(struct file *file, void *priv, struct v4l2_format *f);
+int vv_sp_try_fmt_cap(struct file *file, void *priv, struct v4l2_format *f);
+int vv_sp_s_fmt_out(struct file *file, void *priv, struct v4l2_format *f);
+int vv_sp_s_fmt_cap(struct file *file, void *priv, struct v4l2_format *f);
+
+/* The ioctls both roles take from v4l2-mem2mem and the event core. */
+#define VV_M2M_IOCTLS \
+	.vidioc_reqbufs = v4l2_m2m_ioctl_reqbufs, \
+	.vidioc_querybuf = v4l2_m2m_ioctl_querybuf, \
+	.vidioc_qbuf = v4l2_m2m_ioctl_qbuf, \
+	.vidioc_dqbuf = v4l2_m2m_ioctl_dqbuf, \
+	.vidioc_prepare_buf = v4l2_m2m_ioctl_prepare_buf, \
+	.vidioc_create_bufs = v4l2_m2m_ioctl_create_bufs, \
+	.vidioc_expbuf = v4l2_m2m_ioctl_expbuf, \
+	.vidioc_streamon = v4l2_m2m_ioctl_streamon, \
+	.vidioc_streamoff = v4l2_m2m_ioctl_streamoff, \
+	.vidioc_subscribe_event = vv_subscribe_event, \
+	.vidioc_unsubscribe_event = v4l2_event_unsubscribe
+
+/*
+ * The single-planar format ioctls (module parameter single_planar): each
+ * converts to the multi-planar format with one plane and calls the role's
+ * multi-planar handler.
+ */
+#define VV_SP_FMT_IOCTLS \
+	.vidioc_g_fmt_vid_out = vv_sp_g_fmt_out, \
+	.vidioc_g_fmt_vid_cap = vv_sp_g_fmt_cap, \
+	.vidioc_try_fmt_vid_out = vv_sp_try_fmt_out, \
+	.vidioc_try_fmt_vid_cap = vv_sp_try_fmt_cap, \
+	.vidioc_s_fmt_vid_out = vv_sp_s_fmt_out, \
+	.vidioc_s_fmt_vid_cap = vv_sp_s_fmt_cap
 
 #endif /* VV_H */

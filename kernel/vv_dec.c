@@ -666,34 +666,31 @@ static int vv_g_selection(struct file *file, void *priv, struct v4l2_selection *
 	return ret;
 }
 
+/* What this role's node answers whichever buffer API it takes. */
+#define VV_DEC_IOCTLS \
+	.vidioc_querycap = vv_querycap, \
+	.vidioc_enum_fmt_vid_cap = vv_enum_fmt, \
+	.vidioc_enum_fmt_vid_out = vv_enum_fmt, \
+	.vidioc_enum_framesizes = vv_enum_framesizes, \
+	.vidioc_g_selection = vv_g_selection, \
+	.vidioc_decoder_cmd = vv_decoder_cmd, \
+	.vidioc_try_decoder_cmd = v4l2_m2m_ioctl_try_decoder_cmd
+
 static const struct v4l2_ioctl_ops vv_dec_ioctl_ops = {
-	.vidioc_querycap = vv_querycap,
-	.vidioc_enum_fmt_vid_cap = vv_enum_fmt,
-	.vidioc_enum_fmt_vid_out = vv_enum_fmt,
+	VV_DEC_IOCTLS,
+	VV_M2M_IOCTLS,
 	.vidioc_g_fmt_vid_cap_mplane = vv_g_fmt,
 	.vidioc_g_fmt_vid_out_mplane = vv_g_fmt,
 	.vidioc_try_fmt_vid_cap_mplane = vv_try_fmt,
 	.vidioc_try_fmt_vid_out_mplane = vv_try_fmt,
 	.vidioc_s_fmt_vid_cap_mplane = vv_s_fmt,
 	.vidioc_s_fmt_vid_out_mplane = vv_s_fmt,
-	.vidioc_enum_framesizes = vv_enum_framesizes,
-	.vidioc_g_selection = vv_g_selection,
+};
 
-	.vidioc_reqbufs = v4l2_m2m_ioctl_reqbufs,
-	.vidioc_querybuf = v4l2_m2m_ioctl_querybuf,
-	.vidioc_qbuf = v4l2_m2m_ioctl_qbuf,
-	.vidioc_dqbuf = v4l2_m2m_ioctl_dqbuf,
-	.vidioc_prepare_buf = v4l2_m2m_ioctl_prepare_buf,
-	.vidioc_create_bufs = v4l2_m2m_ioctl_create_bufs,
-	.vidioc_expbuf = v4l2_m2m_ioctl_expbuf,
-	.vidioc_streamon = v4l2_m2m_ioctl_streamon,
-	.vidioc_streamoff = v4l2_m2m_ioctl_streamoff,
-
-	.vidioc_try_decoder_cmd = v4l2_m2m_ioctl_try_decoder_cmd,
-	.vidioc_decoder_cmd = vv_decoder_cmd,
-
-	.vidioc_subscribe_event = vv_subscribe_event,
-	.vidioc_unsubscribe_event = v4l2_event_unsubscribe,
+static const struct v4l2_ioctl_ops vv_dec_sp_ioctl_ops = {
+	VV_DEC_IOCTLS,
+	VV_M2M_IOCTLS,
+	VV_SP_FMT_IOCTLS,
 };
 
 /* ---- contexts ---- */
@@ -739,6 +736,7 @@ const struct vv_role vv_dec_role = {
 	.media_function = MEDIA_ENT_F_PROC_VIDEO_DECODER,
 	.coded_input = true,
 	.ioctl_ops = &vv_dec_ioctl_ops,
+	.sp_ioctl_ops = &vv_dec_sp_ioctl_ops,
 	.open = vv_dec_open,
 	.release = vv_dec_release,
 	.start = vv_dec_start,

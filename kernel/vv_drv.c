@@ -17,6 +17,10 @@ static bool contig;
 module_param(contig, bool, 0444);
 MODULE_PARM_DESC(contig, "contiguous buffers (videobuf2-dma-contig) even if the device takes scatter lists");
 
+static bool single_planar;
+module_param(single_planar, bool, 0444);
+MODULE_PARM_DESC(single_planar, "the video nodes take the single-planar API instead of the multi-planar one");
+
 static bool params_ext = true;
 module_param(params_ext, bool, 0444);
 MODULE_PARM_DESC(params_ext, "use crosvm's GET/SET_PARAMS_EXT when the device answers them (0: plain v3)");
@@ -205,11 +209,12 @@ static int vv_register_v4l2(struct vv_dev *dev)
 
 	strscpy(vfd->name, dev->role->node_name, sizeof(vfd->name));
 	vfd->fops = &vv_fops;
-	vfd->ioctl_ops = dev->role->ioctl_ops;
+	vfd->ioctl_ops = dev->single_planar ? dev->role->sp_ioctl_ops : dev->role->ioctl_ops;
 	vfd->release = video_device_release_empty;
 	vfd->v4l2_dev = &dev->v4l2_dev;
 	vfd->vfl_dir = VFL_DIR_M2M;
-	vfd->device_caps = V4L2_CAP_VIDEO_M2M_MPLANE | V4L2_CAP_STREAMING;
+	vfd->device_caps = (dev->single_planar ? V4L2_CAP_VIDEO_M2M : V4L2_CAP_VIDEO_M2M_MPLANE) |
+			   V4L2_CAP_STREAMING;
 	video_set_drvdata(vfd, dev);
 
 	ret = video_register_device(vfd, VFL_TYPE_VIDEO, -1);
@@ -283,6 +288,7 @@ static int vv_probe(struct virtio_device *vdev)
 	dev->has_obj = virtio_has_feature(vdev, VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT);
 	dev->per_res = virtio_has_feature(vdev, VIRTIO_VIDEO_F_PER_RESOURCE_MEM_TYPE);
 	dev->ext_ctrls = virtio_has_feature(vdev, VIRTIO_VIDEO_F_EXT_CONTROLS);
+	dev->single_planar = single_planar;
 	if (!virtio_has_feature(vdev, VIRTIO_VIDEO_F_RESOURCE_GUEST_PAGES)) {
 		dev_err(&vdev->dev, "device does not take guest pages\n");
 		ret = -ENODEV;

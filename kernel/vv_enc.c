@@ -815,37 +815,34 @@ static int vv_encoder_cmd(struct file *file, void *priv, struct v4l2_encoder_cmd
 	return ret;
 }
 
+/* What this role's node answers whichever buffer API it takes. */
+#define VV_ENC_IOCTLS \
+	.vidioc_querycap = vv_querycap, \
+	.vidioc_enum_fmt_vid_cap = vv_enc_enum_fmt, \
+	.vidioc_enum_fmt_vid_out = vv_enc_enum_fmt, \
+	.vidioc_enum_framesizes = vv_enum_framesizes, \
+	.vidioc_g_selection = vv_enc_g_selection, \
+	.vidioc_s_selection = vv_enc_s_selection, \
+	.vidioc_g_parm = vv_enc_g_parm, \
+	.vidioc_s_parm = vv_enc_s_parm, \
+	.vidioc_encoder_cmd = vv_encoder_cmd, \
+	.vidioc_try_encoder_cmd = v4l2_m2m_ioctl_try_encoder_cmd
+
 static const struct v4l2_ioctl_ops vv_enc_ioctl_ops = {
-	.vidioc_querycap = vv_querycap,
-	.vidioc_enum_fmt_vid_cap = vv_enc_enum_fmt,
-	.vidioc_enum_fmt_vid_out = vv_enc_enum_fmt,
+	VV_ENC_IOCTLS,
+	VV_M2M_IOCTLS,
 	.vidioc_g_fmt_vid_cap_mplane = vv_enc_g_fmt,
 	.vidioc_g_fmt_vid_out_mplane = vv_enc_g_fmt,
 	.vidioc_try_fmt_vid_cap_mplane = vv_enc_try_fmt,
 	.vidioc_try_fmt_vid_out_mplane = vv_enc_try_fmt,
 	.vidioc_s_fmt_vid_cap_mplane = vv_enc_s_fmt,
 	.vidioc_s_fmt_vid_out_mplane = vv_enc_s_fmt,
-	.vidioc_enum_framesizes = vv_enum_framesizes,
-	.vidioc_g_selection = vv_enc_g_selection,
-	.vidioc_s_selection = vv_enc_s_selection,
-	.vidioc_g_parm = vv_enc_g_parm,
-	.vidioc_s_parm = vv_enc_s_parm,
+};
 
-	.vidioc_reqbufs = v4l2_m2m_ioctl_reqbufs,
-	.vidioc_querybuf = v4l2_m2m_ioctl_querybuf,
-	.vidioc_qbuf = v4l2_m2m_ioctl_qbuf,
-	.vidioc_dqbuf = v4l2_m2m_ioctl_dqbuf,
-	.vidioc_prepare_buf = v4l2_m2m_ioctl_prepare_buf,
-	.vidioc_create_bufs = v4l2_m2m_ioctl_create_bufs,
-	.vidioc_expbuf = v4l2_m2m_ioctl_expbuf,
-	.vidioc_streamon = v4l2_m2m_ioctl_streamon,
-	.vidioc_streamoff = v4l2_m2m_ioctl_streamoff,
-
-	.vidioc_try_encoder_cmd = v4l2_m2m_ioctl_try_encoder_cmd,
-	.vidioc_encoder_cmd = vv_encoder_cmd,
-
-	.vidioc_subscribe_event = vv_subscribe_event,
-	.vidioc_unsubscribe_event = v4l2_event_unsubscribe,
+static const struct v4l2_ioctl_ops vv_enc_sp_ioctl_ops = {
+	VV_ENC_IOCTLS,
+	VV_M2M_IOCTLS,
+	VV_SP_FMT_IOCTLS,
 };
 
 /* ---- contexts ---- */
@@ -888,6 +885,7 @@ const struct vv_role vv_enc_role = {
 	.media_function = MEDIA_ENT_F_PROC_VIDEO_ENCODER,
 	.coded_input = false,
 	.ioctl_ops = &vv_enc_ioctl_ops,
+	.sp_ioctl_ops = &vv_enc_sp_ioctl_ops,
 	.probe = vv_enc_probe,
 	.remove = vv_enc_remove,
 	.open = vv_enc_open,

@@ -313,12 +313,16 @@ static int vv_vq_init(struct vb2_queue *vq, enum v4l2_buf_type type,
 
 int vv_queue_init(void *priv, struct vb2_queue *src_vq, struct vb2_queue *dst_vq)
 {
+	struct vv_ctx *ctx = priv;
+	bool sp = ctx->dev->single_planar;
 	int ret;
 
-	ret = vv_vq_init(src_vq, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE, priv);
+	ret = vv_vq_init(src_vq, sp ? V4L2_BUF_TYPE_VIDEO_OUTPUT :
+				      V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE, ctx);
 	if (ret)
 		return ret;
-	return vv_vq_init(dst_vq, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, priv);
+	return vv_vq_init(dst_vq, sp ? V4L2_BUF_TYPE_VIDEO_CAPTURE :
+				       V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, ctx);
 }
 
 /* ---- resources ---- */

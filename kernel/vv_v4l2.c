@@ -87,6 +87,96 @@ void vv_fill_colorimetry(struct vv_ctx *ctx, struct v4l2_pix_format_mplane *pix)
 	memset(pix->plane_fmt[0].reserved, 0, sizeof(pix->plane_fmt[0].reserved));
 }
 
+/* ---- the single-planar API (module parameter single_planar) ---- */
+
+/* A single-planar format is the multi-planar one with one memory plane. */
+static void vv_sp_to_mp(const struct v4l2_format *f, struct v4l2_format *mp)
+{
+	const struct v4l2_pix_format *pix = &f->fmt.pix;
+	struct v4l2_pix_format_mplane *m = &mp->fmt.pix_mp;
+
+	memset(mp, 0, sizeof(*mp));
+	mp->type = V4L2_TYPE_IS_OUTPUT(f->type) ? V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE :
+						  V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
+	m->width = pix->width;
+	m->height = pix->height;
+	m->pixelformat = pix->pixelformat;
+	m->field = pix->field;
+	m->colorspace = pix->colorspace;
+	m->xfer_func = pix->xfer_func;
+	m->ycbcr_enc = pix->ycbcr_enc;
+	m->quantization = pix->quantization;
+	m->num_planes = 1;
+	m->plane_fmt[0].bytesperline = pix->bytesperline;
+	m->plane_fmt[0].sizeimage = pix->sizeimage;
+}
+
+static void vv_mp_to_sp(const struct v4l2_format *mp, struct v4l2_format *f)
+{
+	const struct v4l2_pix_format_mplane *m = &mp->fmt.pix_mp;
+	struct v4l2_pix_format *pix = &f->fmt.pix;
+
+	memset(pix, 0, sizeof(*pix));
+	pix->width = m->width;
+	pix->height = m->height;
+	pix->pixelformat = m->pixelformat;
+	pix->field = m->field;
+	pix->colorspace = m->colorspace;
+	pix->xfer_func = m->xfer_func;
+	pix->ycbcr_enc = m->ycbcr_enc;
+	pix->quantization = m->quantization;
+	pix->bytesperline = m->plane_fmt[0].bytesperline;
+	pix->sizeimage = m->plane_fmt[0].sizeimage;
+}
+
+typedef int (*vv_fmt_op)(struct file *file, void *priv, struct v4l2_format *f);
+
+static int vv_sp_call(struct file *file, void *priv, struct v4l2_format *f, vv_fmt_op op)
+{
+	struct v4l2_format mp;
+	int ret;
+
+	vv_sp_to_mp(f, &mp);
+	ret = op(file, priv, &mp);
+	vv_mp_to_sp(&mp, f);
+	return ret;
+}
+
+static const struct v4l2_ioctl_ops *vv_mp_ops(struct file *file)
+{
+	return file_to_ctx(file)->dev->role->ioctl_ops;
+}
+
+int vv_sp_g_fmt_out(struct file *file, void *priv, struct v4l2_format *f)
+{
+	return vv_sp_call(file, priv, f, vv_mp_ops(file)->vidioc_g_fmt_vid_out_mplane);
+}
+
+int vv_sp_g_fmt_cap(struct file *file, void *priv, struct v4l2_format *f)
+{
+	return vv_sp_call(file, priv, f, vv_mp_ops(file)->vidioc_g_fmt_vid_cap_mplane);
+}
+
+int vv_sp_try_fmt_out(struct file *file, void *priv, struct v4l2_format *f)
+{
+	return vv_sp_call(file, priv, f, vv_mp_ops(file)->vidioc_try_fmt_vid_out_mplane);
+}
+
+int vv_sp_try_fmt_cap(struct file *file, void *priv, struct v4l2_format *f)
+{
+	return vv_sp_call(file, priv, f, vv_mp_ops(file)->vidioc_try_fmt_vid_cap_mplane);
+}
+
+int vv_sp_s_fmt_out(struct file *file, void *priv, struct v4l2_format *f)
+{
+	return vv_sp_call(file, priv, f, vv_mp_ops(file)->vidioc_s_fmt_vid_out_mplane);
+}
+
+int vv_sp_s_fmt_cap(struct file *file, void *priv, struct v4l2_format *f)
+{
+	return vv_sp_call(file, priv, f, vv_mp_ops(file)->vidioc_s_fmt_vid_cap_mplane);
+}
+
 /* Events of the device's event queue for this stream (vv_vq.c sets the bits). */
 static void vv_event_work(struct work_struct *work)
 {

@@ -2,13 +2,14 @@
 # Runs in the guest (tests/vm/driver-encode.sh): encodes one raw NV12 clip
 # through the virtio-video encoder with GStreamer's v4l2*enc and FFmpeg's
 # *_v4l2m2m, writing $VV_OUT/TOOL-CODEC.EXT, and prints one line per encode:
-# "TOOL CODEC OK FILE" or "TOOL CODEC FAIL rc".
+# "TOOL CODEC OK FILE" or "TOOL CODEC FAIL rc" (TOOL prefixed with
+# $ENC_PREFIX, in the file names too).
 #   encode.sh RAW.nv12 WxH FPS BITRATE GOP gst|ffmpeg CODEC...
 set -u
 raw=$1 wh=$2 fps=$3 bitrate=$4 gop=$5 tool=$6
 shift 6
 w=${wh%x*} h=${wh#*x}
-out=${VV_OUT:-/tmp}
+out=${VV_OUT:-/tmp} pre=${ENC_PREFIX:-}
 # Build the GStreamer registry once (slow under TCG) before encoding.
 [ "$tool" = gst ] && gst-inspect-1.0 v4l2h264enc >/dev/null 2>&1
 gst_chain() { # codec -> encoder, parser or muxer, file extension
@@ -23,7 +24,7 @@ for c in "$@"; do
 	case $tool in
 	gst)
 		read -r enc mux ext <<<"$(gst_chain "$c")"
-		f=$out/gst-$c.$ext
+		f=$out/${pre}gst-$c.$ext
 		# CBR at the bitrate, a keyframe every GOP frames (the stock
 		# element's extra-controls: V4L2 control names in lower case).
 		# v4l2*enc's sink caps name a colorimetry, which raw files lack.
@@ -32,23 +33,23 @@ for c in "$@"; do
 			rawvideoparse width="$w" height="$h" format=nv12 framerate="$fps/1" \
 			colorimetry=bt709 ! \
 			"$enc" extra-controls="$ctrls" ! "$mux" ! filesink location="$f" \
-			>"$out/gst-$c.log" 2>&1
+			>"$out/${pre}gst-$c.log" 2>&1
 		rc=$?
 		;;
 	ffmpeg)
 		case $c in h264) ext=h264 ;; hevc) ext=hevc ;; *) ext=ivf ;; esac
-		f=$out/ffmpeg-$c.$ext
+		f=$out/${pre}ffmpeg-$c.$ext
 		# What an FFmpeg user passes: -b:v and -g (FFmpeg 5.1 sets VBR).
 		timeout -s KILL 120 ffmpeg -nostdin -v error -f rawvideo -pix_fmt nv12 -s "$wh" \
 			-r "$fps" -i "$raw" -c:v "${c}_v4l2m2m" -b:v "$bitrate" -g "$gop" \
-			-y "$f" >"$out/ffmpeg-$c.log" 2>&1
+			-y "$f" >"$out/${pre}ffmpeg-$c.log" 2>&1
 		rc=$?
 		;;
 	esac
 	if [ "$rc" = 0 ] && [ -s "$f" ]; then
-		echo "$tool $c OK $f"
+		echo "$pre$tool $c OK $f"
 	else
-		echo "$tool $c FAIL $rc"
-		tail -n 5 "$out/$tool-$c.log"
+		echo "$pre$tool $c FAIL $rc"
+		tail -n 5 "$out/$pre$tool-$c.log"
 	fi
 done
