@@ -7,7 +7,7 @@
 # screendump as PNG, checked for the console text the guest writes).
 . "$(dirname "$0")/lib"
 have_daemon || skip "no daemon (make host-all)"
-shot=$tmp/shot.png
+shot=$TMP/shot.png
 run_vm gpu-backend --gpu --screenshot "$shot" -- sh -c '
 	for d in /sys/bus/virtio/devices/*; do
 		[ "$(cat "$d/device")" = 0x0010 ] && echo "features=$(cat "$d/features")"
@@ -18,9 +18,9 @@ run_vm gpu-backend --gpu --screenshot "$shot" -- sh -c '
 	sleep 2'
 [ "$rc" = 0 ] || fail "guest command failed (exit $rc)"
 # One character per feature bit: EDID is bit 1, RESOURCE_UUID bit 2.
-grep -q '^features=.11' "$tmp/gpu-backend.out" || fail "EDID and RESOURCE_UUID not negotiated"
-grep -qx 'mode=1024x768' "$tmp/gpu-backend.out" || fail "guest did not take the 1024x768 mode"
-grep -E 'gpu connection end:.* resources_created=[1-9][0-9]*.* flushes=[1-9]' "$tmp/gpu-backend.err" >/dev/null ||
+grep -q '^features=.11' "$TMP/gpu-backend.out" || fail "EDID and RESOURCE_UUID not negotiated"
+grep -qx 'mode=1024x768' "$TMP/gpu-backend.out" || fail "guest did not take the 1024x768 mode"
+grep -E 'gpu connection end:.* resources_created=[1-9][0-9]*.* flushes=[1-9]' "$TMP/gpu-backend.err" >/dev/null ||
 	fail "the daemon saw no resources or flushes from the guest"
 # QEMU shows the daemon's scanout updates: the screenshot is a 1024x768 PNG
 # with the console text on it (thousands of lit pixels on black).

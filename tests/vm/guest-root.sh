@@ -16,9 +16,9 @@ run_vm root -- sh -c "
 	echo shared >\"\$VV_OUT/$marker\"
 	echo guest-ok"
 [ $rc = 0 ] || fail "guest checks failed (exit $rc)"
-grep -qx guest-ok "$tmp/root.out" || fail "no guest-ok"
+grep -qx guest-ok "$TMP/root.out" || fail "no guest-ok"
 [ ! -e "$top/$marker" ] || { rm -f "$top/$marker"; fail "a guest write reached the host's tree"; }
-logdir=$(sed -n 's/.*logs: //p' "$tmp/root.err" | tail -n 1)
+logdir=$(sed -n 's/.*logs: //p' "$TMP/root.err" | tail -n 1)
 [ -n "$logdir" ] && [ "$(cat "$logdir/$marker" 2>/dev/null)" = shared ] ||
 	fail "\$VV_OUT was not shared with the host ($logdir)"
 echo ok

@@ -12,6 +12,6 @@ run_vm v4l2 -- sh -c '
 	done
 	echo video-nodes-ok'
 [ $rc = 0 ] || fail "guest checks failed (exit $rc)"
-grep -qx video-nodes-ok "$tmp/v4l2.out" || fail "no video-nodes-ok"
-grep -q 'vm-run: guest: insmod' "$tmp/v4l2.err" && fail "a module did not load"
+grep -qx video-nodes-ok "$TMP/v4l2.out" || fail "no video-nodes-ok"
+grep -q 'vm-run: guest: insmod' "$TMP/v4l2.err" && fail "a module did not load"
 echo ok
