@@ -20,12 +20,8 @@ need_streams h264.h264 vp9.ivf
 clip=$(zc_stream 320x240 30)
 i420=$(zc_ref_i420 "$clip")
 
-# Guest lines: the dialect and feature bits 16 and 2 (the features file is
-# one character per bit).
-probe="$guest_find_dev
-	echo \"DIALECT \$(cat \$vvdev/dialect)\"
-	echo \"FEAT16 \$(cut -c17 \$vvdev/features)\"
-	echo \"FEAT2 \$(cut -c3 \$vvdev/features)\""
+# Guest lines (tests/guest/vv-dev.sh): the dialect and feature bits 16 and 2.
+probe="bash tests/guest/vv-dev.sh"
 no_warning() {
 	! grep -E 'WARNING:|BUG:|Oops' "$(run_folder "$1")/dmesg.txt" || fail "$1: kernel warning in the guest (above)"
 }

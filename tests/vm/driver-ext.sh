@@ -21,9 +21,7 @@ dialect_lines="grep -c 'guest uses crosvm params-ext dialect' \$VV_OUT/daemon.lo
 
 # ---- 1: EXT ----
 VV_DAEMON_ARGS="--backend ffmpeg -v" run_vm ext --gpu --timeout 600 -- bash -c "
-	$guest_find_dev
-	echo \"DIALECT \$(cat \$vvdev/dialect)\"
-	echo \"PARAM \$(cat /sys/module/virtio_video/parameters/params_ext)\"
+	bash tests/guest/vv-dev.sh
 	$(guest_decode gst h264.h264 hevc.hevc vp8.ivf vp9.ivf)
 	$(guest_decode gst:dmabuf h264.h264 vp9.ivf)
 	$(zc_decode "$clip" nv12 --format nv12)
@@ -31,8 +29,7 @@ VV_DAEMON_ARGS="--backend ffmpeg -v" run_vm ext --gpu --timeout 600 -- bash -c "
 	echo \"EXT-LINES \$($dialect_lines)\"
 	echo \"STREAMS \$(grep -c 'stream [0-9]* end:' \$VV_OUT/daemon.log)\"
 	rmmod virtio_video && insmod $ko params_ext=0 && sleep 1 || echo 'RELOAD failed'
-	$guest_find_dev
-	echo \"DIALECT2 \$(cat \$vvdev/dialect)\"
+	bash tests/guest/vv-dev.sh 2
 	$(guest_decode gst h264.h264)
 	echo \"EXT-LINES2 \$($dialect_lines)\""
 [ "$rc" = 0 ] || fail "EXT run failed (exit $rc)"
@@ -70,8 +67,7 @@ echo "ok   ext: params_ext=0 decodes in plain v3"
 
 # ---- 2: daemon without the EXT commands ----
 VV_DAEMON_ARGS="--backend ffmpeg --no-params-ext" run_vm plain --timeout 400 -- bash -c "
-	$guest_find_dev
-	echo \"DIALECT \$(cat \$vvdev/dialect)\"
+	bash tests/guest/vv-dev.sh
 	$(guest_decode gst h264.h264 vp9.ivf)
 	$(guest_decode gst:dmabuf h264.h264)"
 [ "$rc" = 0 ] || fail "plain run failed (exit $rc)"

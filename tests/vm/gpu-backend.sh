@@ -8,14 +8,7 @@
 . "$(dirname "$0")/lib"
 have_daemon || skip "no daemon (make host-all)"
 shot=$TMP/shot.png
-run_vm gpu-backend --gpu --screenshot "$shot" -- sh -c '
-	for d in /sys/bus/virtio/devices/*; do
-		[ "$(cat "$d/device")" = 0x0010 ] && echo "features=$(cat "$d/features")"
-	done
-	echo "mode=$(head -n 1 /sys/class/drm/card0-Virtual-1/modes)"
-	# Text on the framebuffer console: its flushes must reach QEMUs display.
-	for i in $(seq 30); do echo "virtio-video gpu-backend test, line $i" >/dev/tty1; done
-	sleep 2'
+run_vm gpu-backend --gpu --screenshot "$shot" -- sh tests/guest/gpu-console.sh
 [ "$rc" = 0 ] || fail "guest command failed (exit $rc)"
 # One character per feature bit: EDID is bit 1, RESOURCE_UUID bit 2.
 grep -q '^features=.11' "$TMP/gpu-backend.out" || fail "EDID and RESOURCE_UUID not negotiated"

@@ -18,13 +18,8 @@ alt_ko=$alt/kernel/vv_alt.ko
 ours=$top/kernel/virtio_video.ko
 
 # Which module bound the decoder, which are loaded (newest first), and the
-# module behind each video node.
-check="$guest_find_dev
-	echo \"BOUND \$(basename \$(readlink -f \$vvdev/driver/module))\"
-	echo \"LOADED \$(awk '\$1 == \"vv_alt\" || \$1 == \"virtio_video\" { printf \"%s \", \$1 }' /proc/modules)\"
-	for n in /sys/class/video4linux/video*; do
-		echo \"NODE \$(basename \$n) \$(basename \$(readlink -f \$n/device/driver/module))\"
-	done"
+# module behind each video node (tests/guest/vv-dev.sh).
+check="bash tests/guest/vv-dev.sh"
 
 run_vm alt --driver "$alt_ko" --driver "$ours" --timeout 300 -- bash -c "
 	$check
@@ -38,7 +33,7 @@ grep -q 'vm-run: guest: insmod' "$TMP/alt.err" && fail "a module did not load"
 	fail "vv_alt first: the video node is not vv_alt's only"
 check_run_decodes alt 1
 
-run_vm ours --driver "$ours" --driver "$alt_ko" --timeout 120 -- bash -c "$check"
+run_vm ours --driver "$ours" --driver "$alt_ko" --timeout 120 -- bash tests/guest/vv-dev.sh
 [ "$rc" = 0 ] || fail "run with virtio_video first failed (exit $rc)"
 [ "$(run_field ours BOUND)" = virtio_video ] || fail "virtio_video first: the decoder is bound by '$(run_field ours BOUND)'"
 [ "$(run_field ours LOADED)" = "vv_alt virtio_video " ] ||
