@@ -13,8 +13,8 @@ mkdir -p "$VV_BUILD/guest"
 python3 "$VV_TOP/tests/guest/annexb-to-hdr.py" "$src" "$hdr" || fail "cannot frame $src"
 
 run_vm compliance --timeout 600 -- bash tests/guest/dec-compliance.sh "$src" "$hdr"
-run_dir=$(sed -n 's/^vm-run: accel .*logs: \(.*\)$/\1/p' "$TMP/compliance.err" | tail -n 1)
 [ $rc = 0 ] || fail "guest run failed (exit $rc)"
+run_dir=$(run_folder compliance)
 for f in stream-from stream-from-hdr expbuf; do
 	line=$(grep "^$f: " "$TMP/compliance.out")
 	case $line in

@@ -31,8 +31,8 @@ fi
 unload='rmmod virtio_video && rmmod v4l2_mem2mem && echo unloaded'
 
 run_vm ctl --encoder --timeout 900 -- bash tests/guest/enctest-ctl.sh "$prog" "$raw" $WH
-run_dir=$(sed -n 's/^vm-run: accel .*logs: \(.*\)$/\1/p' "$TMP/ctl.err" | tail -n 1)
 [ $rc = 0 ] || fail "guest run failed (exit $rc)"
+run_dir=$(run_folder ctl)
 
 keyframes() {
 	ffprobe -v error -select_streams v -show_entries frame=key_frame -of compact "$1" |

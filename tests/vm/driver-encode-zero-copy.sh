@@ -29,8 +29,8 @@ run_vm zc --gpu --encoder --timeout 600 -- bash -c "
 	$prog --dmabuf virtio_gpu $raw $WH \$VV_OUT/gpu.h264 || exit 5
 	modprobe vgem || exit 6
 	$prog --dmabuf vgem $raw $WH \$VV_OUT/vgem.h264 || exit 7"
-run_dir=$(sed -n 's/^vm-run: accel .*logs: \(.*\)$/\1/p' "$TMP/zc.err" | tail -n 1)
 [ $rc = 0 ] || fail "guest run failed (exit $rc)"
+run_dir=$(run_folder zc)
 
 counter() { echo "$1" | sed -n "s/.* $2=\([0-9]*\).*/\1/p"; }
 stream=0

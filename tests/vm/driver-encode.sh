@@ -50,8 +50,8 @@ run_vm encode --encoder --timeout 900 -- bash -c "
 	bash tests/guest/enc-compliance.sh
 	bash $g $raw $WH $FPS $BITRATE $GOP gst h264 hevc vp8 vp9
 	bash $g $raw $WH $FPS $BITRATE $GOP ffmpeg h264 hevc vp8"
-run_dir=$(sed -n 's/^vm-run: accel .*logs: \(.*\)$/\1/p' "$TMP/encode.err" | tail -n 1)
 [ $rc = 0 ] || fail "guest run failed (exit $rc)"
+run_dir=$(run_folder encode)
 
 # v4l-utils 1.22 (Debian 12) expects NV12's older description, "Y/CbCr
 # 4:2:0"; 6.1 and later kernels fill in "Y/UV 4:2:0" themselves, so every

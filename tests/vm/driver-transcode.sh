@@ -25,8 +25,8 @@ GST_DEBUG=v4l2bufferpool:5 run_vm transcode --both --timeout 600 -- bash -c '
 		v4l2vp9enc output-io-mode=dmabuf-import ! matroskamux ! \
 		filesink location="$VV_OUT/transcode.mkv" >"$VV_OUT/gst.log" 2>&1
 	echo "gst-exit=$?"' _ "$src"
-run_dir=$(sed -n 's/^vm-run: accel .*logs: \(.*\)$/\1/p' "$TMP/transcode.err" | tail -n 1)
 [ $rc = 0 ] || fail "guest run failed (exit $rc)"
+run_dir=$(run_folder transcode)
 grep -qx gst-exit=0 "$TMP/transcode.out" || { tail -n 20 "$run_dir/gst.log"; fail "the pipeline failed"; }
 
 out=$run_dir/transcode.mkv dec=$TMP/dec.yuv
