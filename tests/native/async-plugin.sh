@@ -18,7 +18,7 @@ async_daemon() {
 
 async_daemon --backend-opt delay-ms=4
 grep -q "h264: async-test plugin, 4 ms late: ffmpeg plugin, libavcodec h264" "$DLOG" ||
-	die "the startup log does not say what serves h264"
+	fail "the startup log does not say what serves h264"
 decode_check h264
 decode_check hevc --format nv12
 decode_check vp9 --layout per-plane
@@ -30,11 +30,11 @@ decode_check h264 --seek-after 10
 decode_check hevc --seek-after 25 --format nv12
 f=$(stream h264)
 "$CLIENT" --socket "$SOCK" --codec h264 --input "$f" --no-output --streams 3 --frames 7 ||
-	die "streams destroyed mid-way"
+	fail "streams destroyed mid-way"
 check_daemon "streams destroyed mid-way"
 for n in 1 9 30; do
 	"$CLIENT" --socket "$SOCK" --codec h264 --input "$f" --no-output --abort-after "$n" ||
-		die "disconnect after $n frames"
+		fail "disconnect after $n frames"
 	sleep 0.1
 	check_daemon "reset after $n frames"
 done
@@ -52,12 +52,12 @@ stop_daemon
 : >"$DLOG"
 async_daemon --backend-opt fail-at=12
 if "$CLIENT" --socket "$SOCK" --codec h264 --input "$f" --output "$TMP/o.yuv" >"$TMP/c.log" 2>&1; then
-	die "a late decode error did not reach the guest"
+	fail "a late decode error did not reach the guest"
 fi
 grep -q "output buffer .* came back with ERR (size [1-9]" "$TMP/c.log" ||
-	{ cat "$TMP/c.log"; die "no OUTPUT buffer with ERR and a picture after a late error"; }
+	{ cat "$TMP/c.log"; fail "no OUTPUT buffer with ERR and a picture after a late error"; }
 sleep 0.2
-grep -q "input_errors=1 " "$DLOG" || die "the late error was not counted"
+grep -q "input_errors=1 " "$DLOG" || fail "the late error was not counted"
 check_daemon "late error"
 decode_check h264
 stop_daemon
@@ -66,10 +66,10 @@ stop_daemon
 : >"$DLOG"
 async_daemon --backend-opt unsupported-at=5
 if "$CLIENT" --socket "$SOCK" --codec h264 --input "$f" --output "$TMP/o.yuv" >"$TMP/c.log" 2>&1; then
-	die "a late fatal error did not reach the guest"
+	fail "a late fatal error did not reach the guest"
 fi
-grep -qE "ERROR event|came back with ERR" "$TMP/c.log" || { cat "$TMP/c.log"; die "no ERROR event"; }
-grep -q "unsupported picture format; stream failed" "$DLOG" || die "the daemon did not log the failure"
+grep -qE "ERROR event|came back with ERR" "$TMP/c.log" || { cat "$TMP/c.log"; fail "no ERROR event"; }
+grep -q "unsupported picture format; stream failed" "$DLOG" || fail "the daemon did not log the failure"
 check_daemon "late fatal error"
 decode_check h264
 stop_daemon
@@ -77,6 +77,6 @@ stop_daemon
 # Unknown options are refused by the wrapped plugin.
 if "$DAEMON" --socket-path "$TMP/bad.sock" --plugin-dir "$PLUGDIR" --backend async-test \
 	--backend-opt "inner=$VV_BUILD/plugins/vv-ffmpeg.so" --backend-opt bogus=1 2>"$TMP/bad.log"; then
-	die "an unknown backend option was accepted"
+	fail "an unknown backend option was accepted"
 fi
-grep -q "unknown option 'bogus=1'" "$TMP/bad.log" || die "no clear error for an unknown option"
+grep -q "unknown option 'bogus=1'" "$TMP/bad.log" || fail "no clear error for an unknown option"

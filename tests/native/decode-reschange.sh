@@ -17,5 +17,5 @@ decode_check vp9-odd
 decode_check vp9-odd --format nv12 --scatter
 # the stream end lines must count every frame
 n=$(grep -c 'stream 1 end:.*frames_output=60' "$DLOG" || true)
-[ "$n" -ge 4 ] || die "expected 'frames_output=60' stream-end lines for the H.264 change clip"
+[ "$n" -ge 4 ] || fail "expected 'frames_output=60' stream-end lines for the H.264 change clip"
 stop_daemon

@@ -23,15 +23,15 @@ need_encoder
 start_encoder
 MIN_PSNR=30
 codecs=$(enc_codecs h264 hevc vp8 vp9)
-[ -n "$codecs" ] || die "the plugin encodes none of h264 hevc vp8 vp9"
+[ -n "$codecs" ] || fail "the plugin encodes none of h264 hevc vp8 vp9"
 c1=${codecs%% *}
 
 quality() { # CODEC OUT RAW WxH N WHAT: all frames, PSNR above the bound; prints the PSNR
 	local n p
 	n=$(decode_to "$2" "$TMP/dec.yuv")
-	[ "$n" = "$5" ] || die "$1 $6: ffmpeg decodes $n frames, $5 went in"
+	[ "$n" = "$5" ] || fail "$1 $6: ffmpeg decodes $n frames, $5 went in"
 	p=$(psnr "$TMP/dec.yuv" "$3" "$4")
-	[ -n "$p" ] && fge "$p" $MIN_PSNR || die "$1 $6: PSNR $p dB (bound $MIN_PSNR)"
+	[ -n "$p" ] && fge "$p" $MIN_PSNR || fail "$1 $6: PSNR $p dB (bound $MIN_PSNR)"
 	echo "$p"
 }
 
@@ -57,10 +57,10 @@ for args in "--scatter" "--scatter --layout per-plane --regions 2" "--scatter --
 	encode "$c1" "$input" 320x240 "$out" --bitrate 800000 $args >/dev/null
 	p=$(quality "$c1" "$out" "$raw" 320x240 30 "$args")
 	# the same frames in other pages: the same stream
-	[ "$p" = "$ref" ] || die "$c1 $args: PSNR $p dB, contiguous frames gave $ref"
+	[ "$p" = "$ref" ] || fail "$c1 $args: PSNR $p dB, contiguous frames gave $ref"
 	line=$(enc_end_line)
 	[ "$(line_field "$line" bytes_copied)" = "$(line_field "$line" bytes_out)" ] ||
-		die "$c1 $args: frames copied, not read in place: $line"
+		fail "$c1 $args: frames copied, not read in place: $line"
 	echo "ok: $c1 $args: PSNR $p dB (as contiguous), frames read in place"
 done
 
@@ -70,8 +70,8 @@ for c in $codecs; do
 	out=$TMP/d.$(enc_ext "$c")
 	for flight in 1 4; do
 		encode "$c" "$raw40" 320x240 "$out" --bitrate 500000 --drain-at 20 --in-flight $flight >/dev/null
-		[ "$(enc_field drains)" = 2 ] || die "$c --drain-at 20: $(enc_field drains) drains"
-		[[ ,$(enc_field keyframes), == *,20,* ]] || die "$c --drain-at 20: no keyframe at 20 ($(enc_field keyframes))"
+		[ "$(enc_field drains)" = 2 ] || fail "$c --drain-at 20: $(enc_field drains) drains"
+		[[ ,$(enc_field keyframes), == *,20,* ]] || fail "$c --drain-at 20: no keyframe at 20 ($(enc_field keyframes))"
 		echo "ok: $c --drain-at 20 --in-flight $flight: 2 drains, keyframes $(enc_field keyframes)," \
 			"PSNR $(quality "$c" "$out" "$raw40" 320x240 40 "--drain-at 20") dB"
 	done
@@ -84,12 +84,12 @@ encode "$c1" "$raw" 320x240 "$out" --bitrate 500000 --streams 8 --in-flight 2 >/
 for k in 1 2 3 4 5 6 7 8; do
 	f=$out
 	[ $k = 1 ] || f=$out.$k
-	[ "$(enc_field frames $k)" = 30 ] || die "stream $k: $(enc_field frames $k) frames"
+	[ "$(enc_field frames $k)" = 30 ] || fail "stream $k: $(enc_field frames $k) frames"
 	quality "$c1" "$f" "$raw" 320x240 30 "stream $k of 8" >/dev/null
 done
 sleep 0.2
 [ "$(grep -c 'end: frames_encoded=30 packets_output=30 ' "$DLOG")" = 8 ] ||
-	die "8 streams: $(grep -c 'end: frames_encoded=30 packets_output=30 ' "$DLOG") complete stream ends logged"
+	fail "8 streams: $(grep -c 'end: frames_encoded=30 packets_output=30 ' "$DLOG") complete stream ends logged"
 echo "ok: $c1 8 concurrent streams: each 30 frames, every output decodes"
 
 # bitstream buffers too small: ERR, the packet kept for a bigger buffer
@@ -98,11 +98,11 @@ for c in $codecs; do
 	out=$TMP/t.$(enc_ext "$c")
 	encode "$c" "$raw" 320x240 "$out" --bitrate 800000 --out-buffer-size 1024 --in-flight 2 >/dev/null
 	small=$(enc_field too_small) line=$(enc_end_line)
-	[ "$small" -gt 0 ] || die "$c 1 KiB buffers: no OUTPUT buffer came back too small"
-	[ "$(line_field "$line" output_too_small)" -ge "$small" ] || die "$c: daemon counters: $line"
+	[ "$small" -gt 0 ] || fail "$c 1 KiB buffers: no OUTPUT buffer came back too small"
+	[ "$(line_field "$line" output_too_small)" -ge "$small" ] || fail "$c: daemon counters: $line"
 	echo "ok: $c 1 KiB OUTPUT buffers: $small answered ERR, packets kept," \
 		"PSNR $(quality "$c" "$out" "$raw" 320x240 30 "1 KiB buffers") dB"
 done
 encode "$c1" "$raw" 320x240 "$out" --bitrate 800000 >/dev/null
-[ "$(enc_field too_small)" = 0 ] || die "default buffers too small"
+[ "$(enc_field too_small)" = 0 ] || fail "default buffers too small"
 stop_daemon

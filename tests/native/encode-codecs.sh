@@ -17,27 +17,27 @@ WH=320x240 N=30 BITRATE=1000000
 MIN_PSNR=32
 raw=$(raw_clip $WH $N)
 codecs=$(enc_codecs h264 hevc vp8 vp9)
-[ -n "$codecs" ] || die "the plugin encodes none of h264 hevc vp8 vp9"
+[ -n "$codecs" ] || fail "the plugin encodes none of h264 hevc vp8 vp9"
 
 check_encoded() { # CODEC OUT [what]
 	local codec=$1 out=$2 what=${3:-} n p keys fkeys line bytes size
 	n=$(decode_to "$out" "$TMP/dec.yuv")
-	[ "$n" = $N ] || die "$codec $what: ffmpeg decodes $n frames, $N went in"
+	[ "$n" = $N ] || fail "$codec $what: ffmpeg decodes $n frames, $N went in"
 	p=$(psnr "$TMP/dec.yuv" "$raw" $WH)
-	[ -n "$p" ] && fge "$p" $MIN_PSNR || die "$codec $what: PSNR $p dB, bound $MIN_PSNR"
+	[ -n "$p" ] && fge "$p" $MIN_PSNR || fail "$codec $what: PSNR $p dB, bound $MIN_PSNR"
 	keys=$(enc_field keyframes) fkeys=$(stream_keys "$out")
-	[ "$keys" = "$fkeys" ] || die "$codec $what: IFRAME flags at $keys, the stream's keyframes at $fkeys"
-	[ "$(enc_field frames)" = $N ] || die "$codec $what: client says $(enc_field frames) frames"
+	[ "$keys" = "$fkeys" ] || fail "$codec $what: IFRAME flags at $keys, the stream's keyframes at $fkeys"
+	[ "$(enc_field frames)" = $N ] || fail "$codec $what: client says $(enc_field frames) frames"
 	# the daemon's counters: every frame encoded, every packet out, all bytes in the file
 	for _ in $(seq 20); do line=$(enc_end_line) && [ -n "$line" ] && break; sleep 0.1; done
 	[ "$(line_field "$line" frames_encoded)" = $N ] && [ "$(line_field "$line" packets_output)" = $N ] ||
-		die "$codec $what: daemon counters: $line"
+		fail "$codec $what: daemon counters: $line"
 	[ "$(line_field "$line" keyframes)" = "$(echo "$keys" | tr ',' '\n' | grep -c .)" ] ||
-		die "$codec $what: daemon keyframes $(line_field "$line" keyframes), flags say $keys"
+		fail "$codec $what: daemon keyframes $(line_field "$line" keyframes), flags say $keys"
 	bytes=$(line_field "$line" bytes_out) size=$(stat -c %s "$out")
 	[ "$codec" = vp8 ] || [ "$codec" = vp9 ] && size=$((size - 32 - 12 * N))
 	[ "$bytes" = "$size" ] && [ "$bytes" = "$(enc_field bytes)" ] ||
-		die "$codec $what: daemon bytes_out $bytes, client $(enc_field bytes), in the file $size"
+		fail "$codec $what: daemon bytes_out $bytes, client $(enc_field bytes), in the file $size"
 	echo "ok: $codec $what: $n frames, PSNR $p dB, keyframes $keys, $bytes bytes"
 	: >"$DLOG"
 }

@@ -16,7 +16,7 @@ need_encoder
 start_encoder
 raw=$(raw_clip 320x240 10)
 codecs=$(enc_codecs h264 hevc vp8 vp9)
-[ -n "$codecs" ] || die "the plugin encodes none of h264 hevc vp8 vp9"
+[ -n "$codecs" ] || fail "the plugin encodes none of h264 hevc vp8 vp9"
 failed=()
 for c in $("$ENC_HOSTILE" --list); do
 	list=$codecs
@@ -35,12 +35,12 @@ for c in $("$ENC_HOSTILE" --list); do
 		fi
 		if grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' "$DLOG"; then
 			grep -nE -A20 'runtime error|AddressSanitizer|LeakSanitizer' "$DLOG" | head -40
-			die "sanitizer report after case $c $codec"
+			fail "sanitizer report after case $c $codec"
 		fi
 		( encode "$codec" "$raw" 320x240 "$TMP/after.$(enc_ext "$codec")" --bitrate 300000 >/dev/null &&
 		  [ "$(decode_to "$TMP/after.$(enc_ext "$codec")" "$TMP/dec.yuv")" = 10 ] ) ||
 			failed+=("$c/$codec(no correct encode afterwards)")
 	done
 done
-[ ${#failed[@]} -eq 0 ] || die "failed cases: ${failed[*]}"
+[ ${#failed[@]} -eq 0 ] || fail "failed cases: ${failed[*]}"
 stop_daemon

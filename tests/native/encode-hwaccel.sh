@@ -26,8 +26,8 @@ check_stream() {
 	local n p
 	n=$(decode_to "$1" "$TMP/dec.yuv")
 	p=$(psnr "$TMP/dec.yuv" "$ref_yuv" $WH)
-	[ "$n" = 30 ] || die "$1: $n frames decoded, 30 went in"
-	fge "$p" 30 || die "$1: PSNR $p dB <= 30"
+	[ "$n" = 30 ] || fail "$1: $n frames decoded, 30 went in"
+	fge "$p" 30 || fail "$1: PSNR $p dB <= 30"
 	echo "$n frames, PSNR $p dB"
 }
 
@@ -39,7 +39,7 @@ done
 encode h264 "$src" $WH "$TMP/none-ctl.h264" --format nv12 --bitrate 400000 --bitrate-mode cbr \
 	--profile baseline --level 3.1 --gop 10 --force-key 7 >/dev/null
 stop_daemon
-! grep -q 'vv-ffmpeg: encoder:' "$DLOG" || die "hwaccel=none: a hardware encoder line in the log"
+! grep -q 'vv-ffmpeg: encoder:' "$DLOG" || fail "hwaccel=none: a hardware encoder line in the log"
 
 # hwaccel=cuda, =vaapi, =auto: each codec's log line, each stream's fallback (or hardware).
 for hw in cuda vaapi auto; do
@@ -47,7 +47,7 @@ for hw in cuda vaapi auto; do
 	start_encoder --backend-opt hwaccel=$hw
 	for c in $codecs; do
 		impl=$(sed -n "s/.*info: $c: ffmpeg plugin, //p" "$DLOG")
-		[ -n "$impl" ] || die "hwaccel=$hw: no startup line says what encodes $c"
+		[ -n "$impl" ] || fail "hwaccel=$hw: no startup line says what encodes $c"
 		encode "$c" "$src" $WH "$TMP/$hw.$c" --format nv12 --bitrate 500000 >/dev/null
 		case $impl in
 		*"software fallback"*)
@@ -57,16 +57,16 @@ for hw in cuda vaapi auto; do
 				continue
 			fi
 			grep -q "vv-ffmpeg: $enc did not open for $WH (.*): software fallback, " "$DLOG" ||
-				die "hwaccel=$hw $c: $enc neither opened nor logged its fallback"
+				fail "hwaccel=$hw $c: $enc neither opened nor logged its fallback"
 			;;
 		*"(software; hwaccel $hw: "*) ;;
-		*) die "hwaccel=$hw $c: the startup line does not say software or hardware: $impl" ;;
+		*) fail "hwaccel=$hw $c: the startup line does not say software or hardware: $impl" ;;
 		esac
 		# software: the same encoder as hwaccel=none
 		case $c in
 		h264 | hevc)
 			cmp -s "$TMP/$hw.$c" "$TMP/none.$c" ||
-				die "hwaccel=$hw $c: the software fallback differs from hwaccel=none"
+				fail "hwaccel=$hw $c: the software fallback differs from hwaccel=none"
 			;;
 		*) check_stream "$TMP/$hw.$c" >/dev/null ;;
 		esac
@@ -76,19 +76,19 @@ for hw in cuda vaapi auto; do
 		--profile baseline --level 3.1 --gop 10 --force-key 7 >/dev/null
 	if ! grep -q "h264_nvenc: encoding\|h264_vaapi: encoding" "$DLOG"; then
 		cmp -s "$TMP/$hw-ctl.h264" "$TMP/none-ctl.h264" ||
-			die "hwaccel=$hw: controls: the fallback differs from hwaccel=none"
+			fail "hwaccel=$hw: controls: the fallback differs from hwaccel=none"
 	fi
 	[ "$(stream_keys "$TMP/$hw-ctl.h264")" = "$(enc_field keyframes)" ] ||
-		die "hwaccel=$hw: keyframes $(stream_keys "$TMP/$hw-ctl.h264") vs flags $(enc_field keyframes)"
+		fail "hwaccel=$hw: keyframes $(stream_keys "$TMP/$hw-ctl.h264") vs flags $(enc_field keyframes)"
 	ffprobe -v error -show_entries stream=profile,level -of csv=p=0 "$TMP/$hw-ctl.h264" |
-		grep -q '^Constrained Baseline,31$' || die "hwaccel=$hw: profile/level not as asked: \
+		grep -q '^Constrained Baseline,31$' || fail "hwaccel=$hw: profile/level not as asked: \
 $(ffprobe -v error -show_entries stream=profile,level -of csv=p=0 "$TMP/$hw-ctl.h264")"
 	echo "ok: hwaccel=$hw: CBR, baseline, level 3.1, GOP 10, forced keyframe 7: keyframes $(enc_field keyframes)"
 	case $hw in
 	cuda) grep -q 'vv-ffmpeg: encoder: libavcodec h264_nvenc (NVENC), software fallback libx264' "$DLOG" ||
-		die "hwaccel=cuda: the log does not name NVENC for h264" ;;
+		fail "hwaccel=cuda: the log does not name NVENC for h264" ;;
 	vaapi) grep -qE 'vv-ffmpeg: (encoder: libavcodec h264_vaapi \(VA-API\)|hwaccel=vaapi: no VA-API device: encoding in software)' "$DLOG" ||
-		die "hwaccel=vaapi: the log says neither VA-API nor its fallback" ;;
+		fail "hwaccel=vaapi: the log says neither VA-API nor its fallback" ;;
 	esac
 	stop_daemon
 done

@@ -21,14 +21,14 @@ start_encoder
 WH=320x240 N=40
 raw=$(raw_clip $WH $N)
 codecs=$(enc_codecs h264 hevc vp8 vp9)
-[ -n "$codecs" ] || die "the plugin encodes none of h264 hevc vp8 vp9"
+[ -n "$codecs" ] || fail "the plugin encodes none of h264 hevc vp8 vp9"
 
 keys_are() { # CODEC OUT WANT WHAT (WANT: LIST or LIST|LIST)
 	local got flags
-	[ "$(decode_to "$2" "$TMP/dec.yuv")" = $N ] || die "$1 $4: not $N frames"
+	[ "$(decode_to "$2" "$TMP/dec.yuv")" = $N ] || fail "$1 $4: not $N frames"
 	got=$(stream_keys "$2") flags=$(enc_field keyframes)
-	[[ "|$3|" == *"|$got|"* ]] || die "$1 $4: the stream's keyframes are $got, expected $3"
-	[ "$flags" = "$got" ] || die "$1 $4: IFRAME flags at $flags, the stream's keyframes at $got"
+	[[ "|$3|" == *"|$got|"* ]] || fail "$1 $4: the stream's keyframes are $got, expected $3"
+	[ "$flags" = "$got" ] || fail "$1 $4: IFRAME flags at $flags, the stream's keyframes at $got"
 	echo "ok: $1 $4: keyframes $got (stream and flags)"
 }
 
@@ -51,8 +51,8 @@ profile_is() { # CODEC PROFILE LEVEL WANT_PROFILE_RE [WANT_LEVEL]
 	[ "$3" != - ] && args+=(--level "$3")
 	encode "$c" "$raw" $WH "$out" "${args[@]}" --frames 10 >/dev/null
 	got=$(probe "$out")
-	[[ $got =~ profile=$4\  ]] || die "$c --profile $2: ffprobe says '$got'"
-	[ -z "${5:-}" ] || [[ $got == *"level=$5 "* ]] || die "$c --level $3: ffprobe says '$got'"
+	[[ $got =~ profile=$4\  ]] || fail "$c --profile $2: ffprobe says '$got'"
+	[ -z "${5:-}" ] || [[ $got == *"level=$5 "* ]] || fail "$c --level $3: ffprobe says '$got'"
 	echo "ok: $c --profile $2 --level $3: $got"
 }
 if has_enc h264; then
@@ -72,11 +72,11 @@ for c in $(enc_codecs h264 hevc); do
 	[ "$c" = hevc ] && sps=33
 	encode "$c" "$raw" $WH "$out" --bitrate 500000 --gop 10 --prepend-headers 0 >/dev/null
 	n=$(nal_count "$out" "$c" $sps)
-	[ "$n" = 1 ] || die "$c --prepend-headers 0: $n SPS NAL units, expected 1"
-	[ "$(decode_to "$out" "$TMP/dec.yuv")" = $N ] || die "$c --prepend-headers 0: not $N frames"
+	[ "$n" = 1 ] || fail "$c --prepend-headers 0: $n SPS NAL units, expected 1"
+	[ "$(decode_to "$out" "$TMP/dec.yuv")" = $N ] || fail "$c --prepend-headers 0: not $N frames"
 	encode "$c" "$raw" $WH "$out" --bitrate 500000 --gop 10 --prepend-headers 1 >/dev/null
 	n=$(nal_count "$out" "$c" $sps) k=$(enc_field keyframes | tr ',' '\n' | grep -c .)
-	[ "$n" = 4 ] && [ "$k" = 4 ] || die "$c --prepend-headers 1: $n SPS NAL units for $k IDRs, expected 4"
+	[ "$n" = 4 ] && [ "$k" = 4 ] || fail "$c --prepend-headers 1: $n SPS NAL units for $k IDRs, expected 4"
 	echo "ok: $c --prepend-headers 0: one SPS; 1: one per IDR ($n)"
 done
 stop_daemon

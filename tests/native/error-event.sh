@@ -10,12 +10,12 @@ ffq -f lavfi -i "testsrc2=size=320x240:rate=30" -frames:v 10 -c:v libx265 \
 	skip "this ffmpeg cannot encode HEVC Main 10"
 start_daemon
 if "$CLIENT" --socket "$SOCK" --codec hevc --input "$f" --output "$TMP/o.yuv" >"$TMP/c.log" 2>&1; then
-	die "a 10-bit stream decoded without an error"
+	fail "a 10-bit stream decoded without an error"
 fi
 # The client may see the ERROR event or a buffer flagged ERR first.
 grep -qE "ERROR event|came back with ERR" "$TMP/c.log" ||
-	{ cat "$TMP/c.log"; die "the client did not fail on the device's error"; }
-grep -q "unsupported picture format; stream failed" "$DLOG" || die "the daemon did not log why the stream failed"
+	{ cat "$TMP/c.log"; fail "the client did not fail on the device's error"; }
+grep -q "unsupported picture format; stream failed" "$DLOG" || fail "the daemon did not log why the stream failed"
 check_daemon "after the ERROR event"
 decode_check hevc
 stop_daemon

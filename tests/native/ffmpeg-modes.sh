@@ -13,9 +13,9 @@
 . "$(dirname "$0")/lib.bash"
 need_tools
 if "$DAEMON" --socket-path "$TMP/bad.sock" --backend ffmpeg --backend-opt mode=bogus 2>"$TMP/bad.log"; then
-	die "mode=bogus was accepted"
+	fail "mode=bogus was accepted"
 fi
-grep -q "unknown option 'mode=bogus'" "$TMP/bad.log" || { cat "$TMP/bad.log"; die "no clear error for mode=bogus"; }
+grep -q "unknown option 'mode=bogus'" "$TMP/bad.log" || { cat "$TMP/bad.log"; fail "no clear error for mode=bogus"; }
 
 # A copy of the H.264 test stream with two damaged slices.
 f=$(stream h264)
@@ -32,11 +32,11 @@ PY
 corrupt() { # grep pattern for the client's log
 	if "$CLIENT" --socket "$SOCK" --codec h264 --input "$TMP/bad.h264" --output "$TMP/o.yuv" \
 		>"$TMP/c.log" 2>&1; then
-		die "a corrupt input decoded without ERR"
+		fail "a corrupt input decoded without ERR"
 	fi
-	grep -q "$1" "$TMP/c.log" || { cat "$TMP/c.log"; die "no '$1' for a corrupt input"; }
+	grep -q "$1" "$TMP/c.log" || { cat "$TMP/c.log"; fail "no '$1' for a corrupt input"; }
 	sleep 0.2
-	grep -q "input_errors=[1-9]" "$DLOG" || die "the corrupt input was not counted"
+	grep -q "input_errors=[1-9]" "$DLOG" || fail "the corrupt input was not counted"
 	check_daemon "corrupt input"
 }
 
@@ -50,11 +50,11 @@ decode_check h264 --chunk 1000 --in-bufs 1
 decode_check h264-reschange
 decode_check vp9-reschange
 "$CLIENT" --socket "$SOCK" --codec h264 --input "$f" --no-output --streams 4 --frames 7 ||
-	die "streams destroyed mid-way"
+	fail "streams destroyed mid-way"
 check_daemon "streams destroyed mid-way"
 for n in 1 9 30; do
 	"$CLIENT" --socket "$SOCK" --codec h264 --input "$f" --no-output --streams 2 --abort-after "$n" ||
-		die "disconnect after $n frames"
+		fail "disconnect after $n frames"
 	sleep 0.1
 	check_daemon "disconnect after $n frames"
 done
@@ -62,8 +62,8 @@ corrupt "output buffer .* came back with ERR (size [1-9]"
 decode_check h264
 stop_daemon
 n=$(sed -n 's/.*asynchronous decoding: .* at most \([0-9]*\) decoding at once.*/\1/p' "$DLOG")
-[ -n "$n" ] || die "the plugin did not log its asynchronous decoding"
-[ "$n" -ge 2 ] || die "concurrent streams never decoded at the same time (at most $n at once)"
+[ -n "$n" ] || fail "the plugin did not log its asynchronous decoding"
+[ "$n" -ge 2 ] || fail "concurrent streams never decoded at the same time (at most $n at once)"
 echo "async: at most $n decoders decoding at once"
 
 : >"$DLOG"
@@ -74,5 +74,5 @@ decode_check vp9-reschange
 corrupt "input buffer .* came back with ERR"
 stop_daemon
 if grep -q "asynchronous decoding" "$DLOG"; then
-	die "mode=sync decoded asynchronously"
+	fail "mode=sync decoded asynchronously"
 fi

@@ -12,17 +12,17 @@ command -v python3 >/dev/null || skip "no python3"
 GSOCK=$TMP/gpu.sock
 start_daemon --gpu-socket-path "$GSOCK"
 for _ in $(seq 100); do [ -S "$GSOCK" ] && break; sleep 0.05; done
-[ -S "$GSOCK" ] || die "daemon did not create $GSOCK"
+[ -S "$GSOCK" ] || fail "daemon did not create $GSOCK"
 fds() { ls -l "/proc/$DPID/fd" | awk 'NR > 1 { print $9, $11 }' | sort; }
 fds >"$TMP/fds.before"
-python3 "$VV_TOP/tests/tools/vu-reset.py" "$SOCK" 30 || die "vu-reset.py (video)"
-python3 "$VV_TOP/tests/tools/vu-reset.py" "$GSOCK" 10 || die "vu-reset.py (gpu)"
+python3 "$VV_TOP/tests/tools/vu-reset.py" "$SOCK" 30 || fail "vu-reset.py (video)"
+python3 "$VV_TOP/tests/tools/vu-reset.py" "$GSOCK" 10 || fail "vu-reset.py (gpu)"
 sleep 0.3
-kill -0 "$DPID" 2>/dev/null || die "daemon died"
+kill -0 "$DPID" 2>/dev/null || fail "daemon died"
 fds >"$TMP/fds.after"
-diff "$TMP/fds.before" "$TMP/fds.after" >&2 || die "the daemon's fds changed"
-grep -q 'read: Connection reset by peer' "$DLOG" || die "no ECONNRESET seen: the case was not exercised"
+diff "$TMP/fds.before" "$TMP/fds.after" >&2 || fail "the daemon's fds changed"
+grep -q 'read: Connection reset by peer' "$DLOG" || fail "no ECONNRESET seen: the case was not exercised"
 "$VV_BUILD/vv-gpu-client" --video-socket "$SOCK" --gpu-socket "$GSOCK" check >"$TMP/gpu.log" 2>&1 ||
-	{ tail -n 20 "$TMP/gpu.log" >&2; die "the GPU device no longer works"; }
+	{ tail -n 20 "$TMP/gpu.log" >&2; fail "the GPU device no longer works"; }
 decode_check h264
 echo ok

@@ -20,14 +20,14 @@ GPU_CLIENT=$VV_BUILD/vv-gpu-client
 GSOCK=$TMP/gpu.sock
 start_daemon --gpu-socket-path "$GSOCK"
 for _ in $(seq 100); do [ -S "$GSOCK" ] && break; sleep 0.05; done
-[ -S "$GSOCK" ] || die "daemon did not create $GSOCK"
+[ -S "$GSOCK" ] || fail "daemon did not create $GSOCK"
 
 gpu_client() { "$GPU_CLIENT" --video-socket "$SOCK" --gpu-socket "$GSOCK" "$@"; }
 
-gpu_client check >"$TMP/check.log" 2>&1 || { cat "$TMP/check.log" >&2; die "vv-gpu-client check"; }
+gpu_client check >"$TMP/check.log" 2>&1 || { cat "$TMP/check.log" >&2; fail "vv-gpu-client check"; }
 grep -c '^ok:' "$TMP/check.log" | sed 's/^/ok: GPU checks passed: /'
 check_daemon "GPU checks"
-gpu_client fuzz --iterations 20000 || die "vv-gpu-client fuzz"
+gpu_client fuzz --iterations 20000 || fail "vv-gpu-client fuzz"
 check_daemon "GPU fuzz"
 
 streams_before=$(grep -c 'end: frames_decoded=' "$DLOG" || true)
@@ -37,9 +37,9 @@ decode_nv12() { # STREAM [--hostile]
 	ref=$(ref_md5 "$f")
 	shift
 	gpu_client decode --codec "$(codec_of "$f")" --input "$f" --output "$TMP/out.yuv" \
-		--format nv12 "$@" >"$TMP/decode.log" 2>&1 || { cat "$TMP/decode.log" >&2; die "decode $f $*"; }
+		--format nv12 "$@" >"$TMP/decode.log" 2>&1 || { cat "$TMP/decode.log" >&2; fail "decode $f $*"; }
 	got=$(md5sum <"$TMP/out.yuv" | cut -d' ' -f1)
-	[ "$got" = "$ref" ] || die "$f into GPU resources (NV12) $*: MD5 $got, reference $ref"
+	[ "$got" = "$ref" ] || fail "$f into GPU resources (NV12) $*: MD5 $got, reference $ref"
 	check_daemon "decode $f"
 	echo "ok: $(basename "$f") decoded into GPU resources, NV12 -> I420 MD5 $got $*"
 }
@@ -53,10 +53,10 @@ decode_nv12 h264 --scatter
 f=$(stream h264)
 ref_rgb "$f" bgra >"$TMP/ref.bgra"
 gpu_client decode --codec h264 --input "$f" --output "$TMP/out.bgra" --format bgra \
-	>"$TMP/decode.log" 2>&1 || { cat "$TMP/decode.log" >&2; die "decode BGRA"; }
+	>"$TMP/decode.log" 2>&1 || { cat "$TMP/decode.log" >&2; fail "decode BGRA"; }
 ref=$(md5sum <"$TMP/ref.bgra" | cut -d' ' -f1)
 got=$(md5sum <"$TMP/out.bgra" | cut -d' ' -f1)
-[ "$got" = "$ref" ] || die "BGRA into GPU resources: MD5 $got, reference (ref_rgb) $ref"
+[ "$got" = "$ref" ] || fail "BGRA into GPU resources: MD5 $got, reference (ref_rgb) $ref"
 echo "ok: h264 decoded into GPU resources as BGRA, MD5 $got"
 check_daemon "BGRA decode"
 
@@ -66,14 +66,14 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 grep 'end: frames_decoded=' "$DLOG" | tail -n 4 >"$TMP/ends"
-[ "$(wc -l <"$TMP/ends")" = 4 ] || die "expected 4 stream end lines"
+[ "$(wc -l <"$TMP/ends")" = 4 ] || fail "expected 4 stream end lines"
 while read -r line; do
 	case $line in
-	*' res_guest_pages_out=0 '*' res_virtio_object_out=0 '*) die "no virtio-object outputs: $line" ;;
+	*' res_guest_pages_out=0 '*' res_virtio_object_out=0 '*) fail "no virtio-object outputs: $line" ;;
 	*' res_guest_pages_out=0 '*) ;;
-	*) die "guest-page outputs in a zero-copy stream: $line" ;;
+	*) fail "guest-page outputs in a zero-copy stream: $line" ;;
 	esac
-	case $line in *' frames_output=0 '*) die "no frames output: $line" ;; esac
+	case $line in *' frames_output=0 '*) fail "no frames output: $line" ;; esac
 done <"$TMP/ends"
 echo "ok: stream counters: $(sed -n '1s/.*\(frames_output=[0-9]*\).*\(res_guest_pages_out=[0-9]*\).*\(res_virtio_object_out=[0-9]*\).*/\1 \2 \3/p' "$TMP/ends")"
 grep 'gpu connection end:' "$DLOG" | tail -n 1 | sed 's/.*info: /ok: /'

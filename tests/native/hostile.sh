@@ -23,9 +23,9 @@ for c in $("$HOSTILE" --list); do
 	fi
 	if grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' "$DLOG"; then
 		grep -nE -A20 'runtime error|AddressSanitizer|LeakSanitizer' "$DLOG" | head -40
-		die "sanitizer report after case $c"
+		fail "sanitizer report after case $c"
 	fi
 	( decode_check h264 --scatter >/dev/null ) || failed+=("$c(no correct decode afterwards)")
 done
-[ ${#failed[@]} -eq 0 ] || die "failed cases: ${failed[*]}"
+[ ${#failed[@]} -eq 0 ] || fail "failed cases: ${failed[*]}"
 stop_daemon

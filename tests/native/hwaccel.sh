@@ -12,9 +12,9 @@ refused() { # what-to-grep args...
 	local want=$1
 	shift
 	if "$DAEMON" --socket-path "$TMP/bad.sock" "$@" 2>"$TMP/bad.log"; then
-		die "accepted: $*"
+		fail "accepted: $*"
 	fi
-	grep -q "$want" "$TMP/bad.log" || { cat "$TMP/bad.log"; die "no clear error for $*"; }
+	grep -q "$want" "$TMP/bad.log" || { cat "$TMP/bad.log"; fail "no clear error for $*"; }
 }
 refused "unknown hwaccel 'no-such-api'" --hwaccel no-such-api
 refused "unknown hwaccel 'bogus'" --backend-opt hwaccel=bogus
@@ -36,12 +36,12 @@ for opt in "hwaccel=auto" "hwaccel=vaapi" "hwaccel=cuda" "hwaccel=vaapi device=/
 	decode_check hevc --format nv12
 	decode_check vp9
 	grep -E "vv-ffmpeg: (hardware decoding with|no usable $api device: software decoding)" "$DLOG" ||
-		die "the daemon did not say which decode path $opt took"
+		fail "the daemon did not say which decode path $opt took"
 	grep -qE "h264: ffmpeg plugin, libavcodec h264, (hwaccel|software)" "$DLOG" ||
-		die "the startup log does not say what serves h264 ($opt)"
+		fail "the startup log does not say what serves h264 ($opt)"
 	if grep -q "no usable $api device" "$DLOG"; then
 		grep -q "h264: ffmpeg plugin, libavcodec h264, software (hwaccel $api unavailable)" "$DLOG" ||
-			die "the fallback is not in the per-codec line ($opt)"
+			fail "the fallback is not in the per-codec line ($opt)"
 	fi
 	stop_daemon
 done
@@ -49,9 +49,9 @@ done
 # --print-capabilities: a vhost-user backend JSON, whatever the option order.
 for order in "--print-capabilities --hwaccel vaapi" "--hwaccel vaapi --print-capabilities"; do
 	# shellcheck disable=SC2086
-	"$DAEMON" $order >"$TMP/caps.json" 2>"$TMP/caps.log" || die "--print-capabilities failed ($order)"
-	python3 -m json.tool "$TMP/caps.json" >/dev/null || { cat "$TMP/caps.json"; die "not JSON ($order)"; }
-	python3 - "$TMP/caps.json" <<'PY' || die "capabilities JSON lacks what it should ($order)"
+	"$DAEMON" $order >"$TMP/caps.json" 2>"$TMP/caps.log" || fail "--print-capabilities failed ($order)"
+	python3 -m json.tool "$TMP/caps.json" >/dev/null || { cat "$TMP/caps.json"; fail "not JSON ($order)"; }
+	python3 - "$TMP/caps.json" <<'PY' || fail "capabilities JSON lacks what it should ($order)"
 import json, sys
 c = json.load(open(sys.argv[1]))
 assert c["type"] == "video" and isinstance(c["features"], list), c
@@ -62,5 +62,5 @@ assert "hevc" in impl and "vp9" in impl, impl
 PY
 done
 if "$DAEMON" --print-capabilities --backend-opt bogus=1 >"$TMP/caps.json" 2>/dev/null; then
-	die "--print-capabilities accepted an unknown option"
+	fail "--print-capabilities accepted an unknown option"
 fi

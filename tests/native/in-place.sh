@@ -15,7 +15,7 @@ for opts in "" "--scatter" "--scatter --layout per-plane --regions 2" "--format 
 	for _ in $(seq 50); do [ "$(grep -c 'stream 1 end:' "$DLOG")" -ge "$n" ] && break; sleep 0.1; done
 	line=$(grep 'stream 1 end:' "$DLOG" | tail -n 1)
 	got=$(echo "$line" | sed -n 's/.*bytes_copied=\([0-9]*\).*/\1/p')
-	[ "$got" = "$want" ] || die "h264 $opts: bytes_copied=$got, want $want (one copy per picture)"
+	[ "$got" = "$want" ] || fail "h264 $opts: bytes_copied=$got, want $want (one copy per picture)"
 	echo "ok: $opts copied $got bytes"
 done
 stop_daemon

@@ -1,10 +1,10 @@
 # Sourced by the native tests (tests/native/*.sh); not a test itself.
-# Provides: a private temp dir, a daemon on a fresh socket (killed on exit),
-# cached test streams, reference MD5s, and decode checks through vv-client.
+# Provides, besides tests/common.bash ($TMP, fail, skip, ref_md5): a daemon
+# on a fresh socket (killed on exit), cached test streams, and decode checks
+# through vv-client.
 set -euo pipefail
 
-VV_TOP=${VV_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-VV_BUILD=${VV_BUILD:-$VV_TOP/build}
+. "$(dirname "${BASH_SOURCE[0]}")/../common.bash"
 STREAMS=$VV_TOP/build/test-streams
 CLIENT=$VV_BUILD/vv-client
 HOSTILE=$VV_BUILD/vv-hostile
@@ -22,23 +22,21 @@ if [ "$SAN" = 1 ]; then
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fi
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/vv-test.XXXXXX")
 SOCK=$TMP/sock
 DLOG=$TMP/daemon.log
 DPID=
 
-skip() { echo "$*"; exit 77; }
-die() { echo "FAIL: $*" >&2; [ -f "$DLOG" ] && { echo "--- daemon log (tail)"; tail -n 30 "$DLOG"; } >&2; exit 1; }
+# fail (tests/common.bash) shows the end of the daemon's log too.
+fail_hook() { if [ -f "$DLOG" ]; then echo "--- daemon log (tail)"; tail -n 30 "$DLOG"; fi; }
 
+# At exit (tests/common.bash): the daemon goes, then $TMP.
 cleanup() {
 	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
 		kill -TERM "$DPID" 2>/dev/null || true
 		for _ in $(seq 50); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$DPID" 2>/dev/null || true
 	fi
-	rm -rf "$TMP"
 }
-trap cleanup EXIT
 
 need_tools() {
 	[ -x "$CLIENT" ] || skip "no $CLIENT (make client-all)"
@@ -55,18 +53,18 @@ start_daemon() {
 	DPID=$!
 	for _ in $(seq 100); do
 		[ -S "$SOCK" ] && return 0
-		kill -0 "$DPID" 2>/dev/null || die "daemon exited at start"
+		kill -0 "$DPID" 2>/dev/null || fail "daemon exited at start"
 		sleep 0.05
 	done
-	die "daemon did not create $SOCK"
+	fail "daemon did not create $SOCK"
 }
 
 # The daemon is alive and its log has no sanitizer report.
 check_daemon() {
-	kill -0 "$DPID" 2>/dev/null || die "daemon died${1:+ ($1)}"
+	kill -0 "$DPID" 2>/dev/null || fail "daemon died${1:+ ($1)}"
 	if grep -qE 'runtime error|AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer' "$DLOG"; then
 		grep -nE -A20 'runtime error|AddressSanitizer|LeakSanitizer' "$DLOG" | head -40 >&2
-		die "sanitizer report in the daemon log${1:+ ($1)}"
+		fail "sanitizer report in the daemon log${1:+ ($1)}"
 	fi
 }
 
@@ -76,10 +74,10 @@ stop_daemon() {
 	kill -TERM "$DPID"
 	wait "$DPID" || rc=$?
 	DPID=
-	[ "$rc" = 0 ] || die "daemon exit status $rc after SIGTERM"
+	[ "$rc" = 0 ] || fail "daemon exit status $rc after SIGTERM"
 	if grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' "$DLOG"; then
 		grep -nE -A20 'runtime error|AddressSanitizer|LeakSanitizer' "$DLOG" | head -40 >&2
-		die "sanitizer report in the daemon log"
+		fail "sanitizer report in the daemon log"
 	fi
 }
 
@@ -134,24 +132,14 @@ stream() {
 		vp9-b) ffq -f lavfi -i "$(src 176x144)" -frames:v 20 -c:v libvpx-vp9 -pix_fmt yuv420p -f ivf "$tmp" ;;
 		vp9-odd) ffq -f lavfi -i "$(src 175x99)" -frames:v 20 -c:v libvpx-vp9 -pix_fmt yuv420p -f ivf "$tmp" ;;
 		vp9-reschange) ivf_cat "$tmp" "$(stream vp9-a)" "$(stream vp9-b)" ;;
-		*) die "unknown stream $name" ;;
+		*) fail "unknown stream $name" ;;
 		esac
 		[ "$name" = h264-reschange ] && out=$STREAMS/$name.h264
-		[ -s "$tmp" ] || die "could not generate $name"
+		[ -s "$tmp" ] || fail "could not generate $name"
 		mv -f "$tmp" "$out"
 	fi
 	[ "$name" = h264-reschange ] && out=$STREAMS/$name.h264
 	echo "$out"
-}
-
-# ref_md5 FILE: MD5 of ffmpeg's own I420 decode (each frame at its size).
-ref_md5() {
-	local f=$1
-	if [ ! -s "$f.md5" ] || [ "$f.md5" -ot "$f" ]; then
-		ffq -i "$f" -autoscale 0 -f rawvideo -pix_fmt yuv420p - | md5sum | cut -d' ' -f1 >"$f.md5.tmp"
-		mv -f "$f.md5.tmp" "$f.md5"
-	fi
-	cat "$f.md5"
 }
 
 codec_of() {
@@ -179,10 +167,10 @@ decode_check() {
 	rm -f "$TMP/out.yuv"
 	if ! "$CLIENT" --socket "$SOCK" --codec "$(codec_of "$f")" --input "$f" --output "$TMP/out.yuv" "$@" >"$TMP/client.log" 2>&1; then
 		cat "$TMP/client.log" >&2
-		die "vv-client failed on $name $*"
+		fail "vv-client failed on $name $*"
 	fi
 	got=$(md5sum <"$TMP/out.yuv" | cut -d' ' -f1)
-	[ "$got" = "$ref" ] || die "$name $*: MD5 $got, reference $ref"
+	[ "$got" = "$ref" ] || fail "$name $*: MD5 $got, reference $ref"
 	check_daemon "$name $*"
 	echo "ok: $name $* ($got)"
 }
@@ -205,7 +193,7 @@ need_encoder() {
 		skip "vhost-user-video --device encoder --print-capabilities failed: $(echo "$caps" | tail -n 1)"
 	ENC_CODECS=$(echo "$caps" | sed -n 's/.*"format": "\([a-z0-9]*\)".*/\1/p' | tr '\n' ' ')
 	ENC_CODECS=${ENC_CODECS% }
-	[ -n "$ENC_CODECS" ] || die "the ${VV_BACKEND:-ffmpeg} plugin offers no encoder"
+	[ -n "$ENC_CODECS" ] || fail "the ${VV_BACKEND:-ffmpeg} plugin offers no encoder"
 	echo "encoder codecs (${VV_BACKEND:-ffmpeg} plugin): $ENC_CODECS"
 }
 has_enc() { [[ " $ENC_CODECS " == *" $1 "* ]]; }
@@ -214,7 +202,7 @@ enc_codecs() {
 	local c l=()
 	for c in "$@"; do
 		# make deps installs an encoder of every codec for both plugins
-		has_enc "$c" || die "the ${VV_BACKEND:-ffmpeg} plugin does not encode $c"
+		has_enc "$c" || fail "the ${VV_BACKEND:-ffmpeg} plugin does not encode $c"
 		l+=("$c")
 	done
 	echo "${l[*]}"
@@ -231,7 +219,7 @@ raw_clip() {
 	if [ ! -s "$out" ]; then
 		tmp=$TMP/gen.raw.$wh.$n.$fmt
 		ffq -f lavfi -i "testsrc2=size=$wh:rate=30" -frames:v "$n" \
-			-f rawvideo -pix_fmt "${fmt/yuv420/yuv420p}" "$tmp" || die "could not generate $out"
+			-f rawvideo -pix_fmt "${fmt/yuv420/yuv420p}" "$tmp" || fail "could not generate $out"
 		mv -f "$tmp" "$out"
 	fi
 	echo "$out"
@@ -247,7 +235,7 @@ encode() {
 	if ! "$CLIENT" --socket "$SOCK" --encode --codec "$codec" --input "$raw" \
 		--width "${wh%x*}" --height "${wh#*x}" --output "$out" "$@" >"$TMP/enc.log" 2>&1; then
 		cat "$TMP/enc.log" >&2
-		die "vv-client --encode $codec $wh $* failed"
+		fail "vv-client --encode $codec $wh $* failed"
 	fi
 	cat "$TMP/enc.log"
 	check_daemon "encode $codec $*"
@@ -261,7 +249,7 @@ enc_field() {
 # decode_to FILE OUT.yuv: ffmpeg's decode as I420, every frame as it comes; prints the frame count.
 decode_to() {
 	local f=$1 out=$2 wh
-	ffq -i "$f" -fps_mode passthrough -f rawvideo -pix_fmt yuv420p "$out" || die "ffmpeg cannot decode $f"
+	ffq -i "$f" -fps_mode passthrough -f rawvideo -pix_fmt yuv420p "$out" || fail "ffmpeg cannot decode $f"
 	wh=$(ffprobe -v error -select_streams v -show_entries stream=width,height -of csv=p=0:s=x "$f")
 	echo $(( $(stat -c %s "$out") / ($(frame_bytes "$wh")) ))
 }

@@ -32,11 +32,11 @@ for s in h264 hevc vp8 vp9 h264-reschange vp9-reschange h264-odd vp9-odd; do
 	decode_check "$s" --peer
 done
 grep -q 'stream 1: created with virtio-object memory, which the device does not offer' "$DLOG" ||
-	die "no info line for a stream created with virtio objects that are not offered"
+	fail "no info line for a stream created with virtio objects that are not offered"
 grep -q "debug: stream 1: input queue memory virtio-object -> guest-pages\$" "$DLOG" ||
-	die "no debug line for the input queue's switch"
+	fail "no debug line for the input queue's switch"
 grep -q 'before the size: 640x480, format 3' "$TMP/client.log" ||
-	die "vv-client did not report the 640x480 placeholder"
+	fail "vv-client did not report the 640x480 placeholder"
 echo "ok: $(grep 'before the size' "$TMP/client.log")"
 
 # A stream whose size is the placeholder's: the event must still come.
@@ -45,14 +45,14 @@ ffq -f lavfi -i testsrc2=size=640x480:rate=30 -frames:v 8 -c:v libx264 -bf 2 -pi
 	-f h264 "$clip"
 ref=$(ffq -i "$clip" -f rawvideo -pix_fmt yuv420p - | md5sum | cut -d' ' -f1)
 "$CLIENT" --socket "$SOCK" --codec h264 --input "$clip" --output "$TMP/vga.yuv" --peer \
-	>"$TMP/vga.log" 2>&1 || { cat "$TMP/vga.log" >&2; die "640x480 clip with --peer"; }
-[ "$(md5sum <"$TMP/vga.yuv" | cut -d' ' -f1)" = "$ref" ] || die "640x480 clip: MD5 differs"
+	>"$TMP/vga.log" 2>&1 || { cat "$TMP/vga.log" >&2; fail "640x480 clip with --peer"; }
+[ "$(md5sum <"$TMP/vga.yuv" | cut -d' ' -f1)" = "$ref" ] || fail "640x480 clip: MD5 differs"
 grep -q 'stream 1: picture size 640x480 (was 640x480)' "$DLOG" ||
-	die "the first size of a 640x480 stream was not announced"
+	fail "the first size of a 640x480 stream was not announced"
 echo "ok: a 640x480 stream is announced although GET_PARAMS_EXT said 640x480 before"
 
 "$HOSTILE" --socket "$SOCK" --case peer-create >"$TMP/hostile.log" 2>&1 ||
-	{ cat "$TMP/hostile.log" >&2; die "vv-hostile peer-create"; }
+	{ cat "$TMP/hostile.log" >&2; fail "vv-hostile peer-create"; }
 echo "ok: vv-hostile peer-create: $(grep -c ' -> ' "$TMP/hostile.log") answers checked"
 check_daemon "peer replay"
 stop_daemon
@@ -89,7 +89,7 @@ if [ "${VV_BACKEND:-ffmpeg}" = ffmpeg ] && [ -f "$PLUGDIR/vv-async-test.so" ]; t
 	decode_check vp9-latechange --peer --in-bufs 8
 	tail -n +$((log_start + 1)) "$DLOG" >"$TMP/new.log"
 	grep -q 'drain goes on across QUEUE_CLEAR(output)' "$TMP/new.log" ||
-		die "the resolution change came before the drain: the case was not tested"
+		fail "the resolution change came before the drain: the case was not tested"
 	echo "ok: $(grep -c 'drain goes on across QUEUE_CLEAR(output)' "$TMP/new.log") drain(s) went on across a resolution change"
 	decode_check vp9-latechange
 	check_daemon "late change"

@@ -14,32 +14,32 @@ settle() { # wait until the daemon closed the last connection
 		[ "$(grep -c 'front-end disconnected' "$DLOG")" -ge "$1" ] && return 0
 		sleep 0.1
 	done
-	die "daemon did not see disconnect $1"
+	fail "daemon did not see disconnect $1"
 }
 conns=0
 # warm-up: the codec, the plugin and the allocator reach their steady state
-"$CLIENT" --socket "$SOCK" --codec h264 --input "$f" --no-output --streams 4 >/dev/null || die "warm-up"
+"$CLIENT" --socket "$SOCK" --codec h264 --input "$f" --no-output --streams 4 >/dev/null || fail "warm-up"
 conns=$((conns + 1)); settle $conns
 fd0=$(fds) rss0=$(rss)
 echo "baseline: fds=$fd0 rss=${rss0}kB"
 
 "$CLIENT" --socket "$SOCK" --codec h264 --input "$f" --no-output --streams 1000 --sequential \
-	--frames 3 --stats || die "1000 streams"
+	--frames 3 --stats || fail "1000 streams"
 conns=$((conns + 1)); settle $conns
 check_daemon "1000 streams"
 echo "after 1000 streams: fds=$(fds) rss=$(rss)kB"
 
 for i in $(seq 100); do
 	"$CLIENT" --socket "$SOCK" --codec h264 --input "$f" --no-output --streams 2 \
-		--abort-after $((i % 7 + 3)) >/dev/null 2>&1 || die "client $i"
+		--abort-after $((i % 7 + 3)) >/dev/null 2>&1 || fail "client $i"
 	conns=$((conns + 1)); settle $conns
 done
 check_daemon "100 disconnects"
 fd1=$(fds) rss1=$(rss)
 echo "after 100 disconnects: fds=$fd1 rss=${rss1}kB"
 ends=$(grep -c 'end: frames_decoded=' "$DLOG")
-[ "$ends" -eq $((4 + 1000 + 200)) ] || die "$ends stream-end lines, expected 1204"
-[ "$fd1" -eq "$fd0" ] || { ls -l "/proc/$DPID/fd"; die "open fds $fd0 -> $fd1"; }
-[ $((rss1 - rss0)) -le 8192 ] || die "RSS grew from ${rss0}kB to ${rss1}kB"
+[ "$ends" -eq $((4 + 1000 + 200)) ] || fail "$ends stream-end lines, expected 1204"
+[ "$fd1" -eq "$fd0" ] || { ls -l "/proc/$DPID/fd"; fail "open fds $fd0 -> $fd1"; }
+[ $((rss1 - rss0)) -le 8192 ] || fail "RSS grew from ${rss0}kB to ${rss1}kB"
 decode_check h264
 stop_daemon

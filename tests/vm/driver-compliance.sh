@@ -12,28 +12,11 @@ hdr=$VV_BUILD/guest/h264.hdr
 mkdir -p "$VV_BUILD/guest"
 python3 "$VV_TOP/tests/guest/annexb-to-hdr.py" "$src" "$hdr" || fail "cannot frame $src"
 
-run_vm compliance --timeout 600 -- bash -c '
-	dec=
-	for d in /dev/video*; do
-		v4l2-ctl -d "$d" -D 2>/dev/null | grep -q "Driver name *: virtio_video" && { dec=$d; break; }
-	done
-	[ -n "$dec" ] || { echo "no virtio_video node"; exit 2; }
-	v4l2-compliance -d "$dec" -s --stream-from="$1" >"$VV_OUT/stream-from.txt" 2>&1
-	v4l2-compliance -d "$dec" -s --stream-from-hdr="$2" >"$VV_OUT/stream-from-hdr.txt" 2>&1
-	modprobe vivid n_devs=1 node_types=0x1 || exit 3
-	viv=
-	for d in /dev/video*; do
-		v4l2-ctl -d "$d" -D 2>/dev/null | grep -q "Driver name *: vivid" && { viv=$d; break; }
-	done
-	[ -n "$viv" ] || { echo "no vivid node"; exit 4; }
-	v4l2-compliance -d "$dec" -s -e "$viv" --stream-from="$1" >"$VV_OUT/expbuf.txt" 2>&1
-	for f in stream-from stream-from-hdr expbuf; do
-		echo "$f: $(grep "^Total for" "$VV_OUT/$f.txt")"
-	done' _ "$src" "$hdr"
-run_dir=$(sed -n 's/^vm-run: accel .*logs: \(.*\)$/\1/p' "$tmp/compliance.err" | tail -n 1)
+run_vm compliance --timeout 600 -- bash tests/guest/dec-compliance.sh "$src" "$hdr"
 [ $rc = 0 ] || fail "guest run failed (exit $rc)"
+run_dir=$(run_folder compliance)
 for f in stream-from stream-from-hdr expbuf; do
-	line=$(grep "^$f: " "$tmp/compliance.out")
+	line=$(grep "^$f: " "$TMP/compliance.out")
 	case $line in
 	*"Failed: 0,"*) ;;
 	*) grep -E "fail:|FAIL" "$run_dir/$f.txt" 2>/dev/null | head -n 20

@@ -15,51 +15,43 @@
 #    vgem buffer is taken (per-resource bit 30) and carries frames, the
 #    stream's counters show both virtio objects and guest pages, MD5 exact.
 . "$(dirname "$0")/lib"
-. "$(dirname "$0")/zero-copy-lib.sh"
-. "$(dirname "$0")/driver-ext-lib.sh"
 zc_need_prog
-ext_need_streams h264.h264 vp9.ivf
+need_streams h264.h264 vp9.ivf
 clip=$(zc_stream 320x240 30)
 i420=$(zc_ref_i420 "$clip")
-p=${zc_prog#"$top"/}
 
-# Guest lines: the dialect and feature bits 16 and 2 (the features file is
-# one character per bit).
-probe="$ext_find_dev
-	echo \"DIALECT \$(cat \$vvdev/dialect)\"
-	echo \"FEAT16 \$(cut -c17 \$vvdev/features)\"
-	echo \"FEAT2 \$(cut -c3 \$vvdev/features)\""
+# Guest lines (tests/guest/vv-dev.sh): the dialect and feature bits 16 and 2.
+probe="bash tests/guest/vv-dev.sh"
 no_warning() {
-	! grep -E 'WARNING:|BUG:|Oops' "$(zc_run_dir "$1")/dmesg.txt" || fail "$1: kernel warning in the guest (above)"
+	! grep -E 'WARNING:|BUG:|Oops' "$(run_folder "$1")/dmesg.txt" || fail "$1: kernel warning in the guest (above)"
 }
 
 # ---- 1: crosvm's profile ----
 VV_DAEMON_ARGS="--backend ffmpeg -v --no-per-resource-mem" run_vm crosvm --gpu --timeout 600 -- bash -c "
 	$probe
-	$(ext_decode gst h264.h264 vp9.ivf)
-	$(ext_decode gst:dmabuf h264.h264)
-	$(ext_zc_funcs "$p" "$clip")
-	z nv12 --format nv12
+	$(guest_decode gst h264.h264 vp9.ivf)
+	$(guest_decode gst:dmabuf h264.h264)
+	$(zc_decode "$clip" nv12 --format nv12)
 	modprobe vgem || echo 'NO-VGEM'
-	z vgem --alloc vgem
-	z mix --mix refuse"
+	$(zc_decode "$clip" vgem --alloc vgem)
+	$(zc_decode "$clip" mix --mix refuse)"
 [ "$rc" = 0 ] || fail "crosvm profile run failed (exit $rc)"
-run=$(zc_run_dir crosvm)
+run=$(run_folder crosvm)
 grep -q 'PER_RESOURCE_MEM_TYPE (feature 16) not offered' "$run/daemon.log" ||
 	fail "crosvm: the daemon did not take --no-per-resource-mem"
-[ "$(ext_field crosvm DIALECT)" = params-ext ] || fail "crosvm: dialect '$(ext_field crosvm DIALECT)', not params-ext"
-[ "$(ext_field crosvm FEAT16)" = 0 ] || fail "crosvm: feature 16 negotiated ('$(ext_field crosvm FEAT16)')"
-[ "$(ext_field crosvm FEAT2)" = 1 ] || fail "crosvm: RESOURCE_VIRTIO_OBJECT not negotiated"
+[ "$(run_field crosvm DIALECT)" = params-ext ] || fail "crosvm: dialect '$(run_field crosvm DIALECT)', not params-ext"
+[ "$(run_field crosvm FEAT16)" = 0 ] || fail "crosvm: feature 16 negotiated ('$(run_field crosvm FEAT16)')"
+[ "$(run_field crosvm FEAT2)" = 1 ] || fail "crosvm: RESOURCE_VIRTIO_OBJECT not negotiated"
 echo "ok   crosvm: dialect params-ext, feature 16 not negotiated, virtio objects negotiated"
-ext_check_decodes crosvm 3
-ext_check_zc crosvm nv12 "$i420"
+check_run_decodes crosvm 3
+zc_check_run crosvm nv12 "$i420"
 [ "$zc_pages" = 0 ] && [ "${zc_objs:-0}" -ge 1 ] && [ "$zc_sw" = 0 ] ||
 	fail "crosvm: virtio-gpu buffers did not go as virtio objects on an unswitched queue"
-ext_check_zc crosvm vgem "$i420"
+zc_check_run crosvm vgem "$i420"
 [ "${zc_pages:-0}" -ge 1 ] && [ "$zc_objs" = 0 ] && [ "${zc_sw:-0}" -ge 1 ] ||
 	fail "crosvm: vgem buffers did not go as guest pages on a queue switched at the first QBUF"
-ext_check_zc crosvm mix "$i420"
-grep -q '^gpu-decode: mixed buffer: vgem dma-buf refused at QBUF (EINVAL)$' "$tmp/crosvm.out" ||
+zc_check_run crosvm mix "$i420"
+grep -q '^gpu-decode: mixed buffer: vgem dma-buf refused at QBUF (EINVAL)$' "$TMP/crosvm.out" ||
 	fail "crosvm: gpu-decode --mix refuse did not report the refusal"
 [ "$zc_pages" = 0 ] && [ "${zc_objs:-0}" -ge 1 ] && [ "$zc_sw" = 0 ] ||
 	fail "crosvm: after the refused vgem buffer the stream did not go on with virtio objects only"
@@ -74,17 +66,16 @@ no_warning crosvm
 # ---- 2: our device: feature 16 lets the queue mix ----
 VV_DAEMON_ARGS="--backend ffmpeg" run_vm ours --gpu --timeout 300 -- bash -c "
 	$probe
-	$(ext_zc_funcs "$p" "$clip")
 	modprobe vgem || echo 'NO-VGEM'
-	z mix --mix accept"
+	$(zc_decode "$clip" mix --mix accept)"
 [ "$rc" = 0 ] || fail "feature-16 run failed (exit $rc)"
-[ "$(ext_field ours DIALECT)" = params-ext ] && [ "$(ext_field ours FEAT16)" = 1 ] ||
-	fail "ours: dialect '$(ext_field ours DIALECT)', feature 16 '$(ext_field ours FEAT16)' (params-ext, 1 expected)"
-ext_check_zc ours mix "$i420"
-grep -q '^gpu-decode: mixed buffer: [1-9][0-9]* frames decoded into the vgem buffer$' "$tmp/ours.out" ||
+[ "$(run_field ours DIALECT)" = params-ext ] && [ "$(run_field ours FEAT16)" = 1 ] ||
+	fail "ours: dialect '$(run_field ours DIALECT)', feature 16 '$(run_field ours FEAT16)' (params-ext, 1 expected)"
+zc_check_run ours mix "$i420"
+grep -q '^gpu-decode: mixed buffer: [1-9][0-9]* frames decoded into the vgem buffer$' "$TMP/ours.out" ||
 	fail "ours: the mixed vgem buffer was not accepted or carried no frame"
 [ "${zc_pages:-0}" -ge 1 ] && [ "${zc_objs:-0}" -ge 1 ] ||
 	fail "ours: the mixed stream's counters do not show both virtio objects and guest pages"
-echo "ok   ours: mixing accepted with feature 16: $(grep -o '[0-9]* frames decoded into the vgem buffer' "$tmp/ours.out")"
+echo "ok   ours: mixing accepted with feature 16: $(grep -o '[0-9]* frames decoded into the vgem buffer' "$TMP/ours.out")"
 no_warning ours
 echo ok

@@ -7,16 +7,11 @@
 . "$(dirname "$0")/lib"
 have_daemon || skip "no daemon at $VV_BUILD/vhost-user-video (make host-all)"
 guest_modules || skip "guest driver not built (no kernel/*.ko)"
-streams=$VV_BUILD/test-streams
 basic="h264.h264 hevc.hevc vp8.ivf vp9.ivf"
 change="h264-reschange.h264 vp9-reschange.ivf"
 odd="h264-odd.h264 vp9-odd.ivf"
-for s in $basic $change $odd; do
-	[ -f "$streams/$s" ] || skip "no $streams/$s (the native tests generate the streams)"
-	[ -s "$streams/$s.md5" ] && [ "$streams/$s.md5" -nt "$streams/$s" ] && continue
-	ffmpeg -nostdin -v error -i "$streams/$s" -autoscale 0 -f rawvideo -pix_fmt yuv420p - |
-		md5sum | cut -d' ' -f1 >"$streams/$s.md5"
-done
+# shellcheck disable=SC2086
+need_streams $basic $change $odd
 
 g=tests/guest/decode.sh
 run_vm decode --timeout 900 -- bash -c "
@@ -24,5 +19,5 @@ run_vm decode --timeout 900 -- bash -c "
 	bash $g $streams gst:dmabuf h264.h264 vp9.ivf h264-reschange.h264
 	bash $g $streams ffmpeg $basic $change"
 [ $rc = 0 ] || fail "guest run failed (exit $rc)"
-check_decodes "" 17 "$streams" < <(grep -E '^(gst|ffmpeg)' "$tmp/decode.out")
+check_decodes "" 17 "$streams" < <(grep -E '^(gst|ffmpeg)' "$TMP/decode.out")
 echo ok

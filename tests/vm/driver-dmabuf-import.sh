@@ -20,7 +20,6 @@
 # takes a screenshot every 2 s and one when the guest reports, which can lose
 # the race with the poweroff (then an earlier one, mid-clip, would remain). PNGs: $VV_BUILD/zero-copy/dmabuf-import-*.png
 . "$(dirname "$0")/lib"
-. "$(dirname "$0")/zero-copy-lib.sh"
 have_daemon || skip "no daemon at $VV_BUILD/vhost-user-video (make host-all)"
 guest_modules || skip "guest driver not built (no kernel/*.ko)"
 gst-inspect-1.0 kmssink >/dev/null 2>&1 || skip "no kmssink (gstreamer1.0-plugins-bad)"
@@ -35,10 +34,10 @@ clip=$(zc_stream 1024x768 $frames)
 
 # compare SHOT: the screenshot against the last frame of the clip (whole mode).
 compare() {
-	ffmpeg -nostdin -v error -y -i "$1" -f rawvideo -pix_fmt rgb24 "$tmp/shot.rgb" || fail "cannot read $1"
-	"$(dirname "$0")/../ref-rgb" "$clip" rgb24 "$last" >"$tmp/ref.rgb" ||
+	ffmpeg -nostdin -v error -y -i "$1" -f rawvideo -pix_fmt rgb24 "$TMP/shot.rgb" || fail "cannot read $1"
+	"$(dirname "$0")/../ref-rgb" "$clip" rgb24 "$last" >"$TMP/ref.rgb" ||
 		fail "cannot decode frame $last of $clip"
-	python3 - "$tmp/shot.rgb" "$tmp/ref.rgb" <<'PY' || fail "screenshot $1 does not show frame $last"
+	python3 - "$TMP/shot.rgb" "$TMP/ref.rgb" <<'PY' || fail "screenshot $1 does not show frame $last"
 import sys
 shot, ref = open(sys.argv[1], 'rb').read(), open(sys.argv[2], 'rb').read()
 n = 1024 * 768
@@ -59,17 +58,12 @@ play() {
 	local name=$1 shot=$zc_dir/dmabuf-import-$1.png
 	rm -f "$shot"
 	# gst-launch prints its position with a carriage return: its output goes
-	# to a file in the run folder, of which the last lines are shown.
-	run_vm "$name" "$2" --screenshot "$shot" --timeout 240 -- bash -c "
-		gst-inspect-1.0 kmssink >/dev/null 2>&1
-		LD_PRELOAD=$keep timeout -s KILL 150 gst-launch-1.0 -e filesrc location=$clip ! h264parse ! \
-			v4l2h264dec capture-io-mode=dmabuf-import ! video/x-raw,format=BGRx ! \
-			kmssink driver-name=virtio_gpu force-modesetting=true restore-crtc=false \
-			>\$VV_OUT/gst.log 2>&1
-		st=\$?
-		sleep 4
-		tr '\\r' '\\n' <\$VV_OUT/gst.log | grep -v '^0:00' | tail -n 20
-		echo gst-launch-status=\$st"
+	# to a file in the run folder, of which the last lines are shown
+	# (tests/guest/gst-kms.sh).
+	run_vm "$name" "$2" --screenshot "$shot" --timeout 240 -- bash tests/guest/gst-kms.sh \
+		--preload "$keep" --sleep 4 150 filesrc location="$clip" ! h264parse ! \
+		v4l2h264dec capture-io-mode=dmabuf-import ! video/x-raw,format=BGRx ! \
+		kmssink driver-name=virtio_gpu force-modesetting=true restore-crtc=false
 	[ "$rc" = 0 ] || fail "$name: guest run failed (exit $rc)"
 	zc_check_gst "$name"
 	line=$(zc_counters "$name" 1)

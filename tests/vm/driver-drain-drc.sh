@@ -23,45 +23,28 @@ plugdir=$VV_BUILD/test-plugins
 [ -f "$plugdir/vv-async-test.so" ] || skip "no $plugdir/vv-async-test.so (make client-all)"
 prog=$VV_BUILD/guest/vv-dectest
 [ -x "$prog" ] || skip "no $prog (make guest-progs)"
-streams=$VV_BUILD/test-streams
 change="h264-reschange.h264 vp9-reschange.ivf"
-for s in $change; do
-	[ -f "$streams/$s" ] || skip "no $streams/$s (the native tests generate the streams)"
-	[ -s "$streams/$s.md5" ] && [ "$streams/$s.md5" -nt "$streams/$s" ] && continue
-	ffmpeg -nostdin -v error -i "$streams/$s" -autoscale 0 -f rawvideo -pix_fmt yuv420p - |
-		md5sum | cut -d' ' -f1 >"$streams/$s.md5"
-done
+# shellcheck disable=SC2086
+need_streams $change
 h264=$streams/h264-reschange.h264
-ffmpeg -nostdin -v error -i "$h264" -autoscale 0 -f rawvideo -pix_fmt yuv420p "$tmp/ref.yuv" ||
+ffmpeg -nostdin -v error -i "$h264" -autoscale 0 -f rawvideo -pix_fmt yuv420p "$TMP/ref.yuv" ||
 	fail "host decode"
-ref2=$(cat "$tmp/ref.yuv" "$tmp/ref.yuv" | md5sum | cut -d' ' -f1)
+ref2=$(cat "$TMP/ref.yuv" "$TMP/ref.yuv" | md5sum | cut -d' ' -f1)
 
 # VV_BACKEND comes after VV_DAEMON_ARGS on the daemon's command line.
 export VV_BACKEND=async-test
 export VV_DAEMON_ARGS="--plugin-dir $plugdir --backend-opt inner=$VV_BUILD/plugins/vv-ffmpeg.so
 	--backend-opt mode=sync --backend-opt delay-ms=400"
-g=tests/guest/decode.sh
 # After each decode: how many drains the daemon resumed so far.
-run_vm drc --timeout 600 -- bash -c '
-	resumed() { echo "RESUMED $1 $(grep -c "drain resumed" "$VV_OUT/daemon.log")"; }
-	for s in '"$change"'; do
-		bash '"$g $streams"' gst "$s"; resumed "gst $s"
-		bash '"$g $streams"' ffmpeg "$s"; resumed "ffmpeg $s"
-	done
-	for m in plain restart; do
-		opt=; [ $m = restart ] && opt=--restart
-		timeout -s KILL 120 "$1" $opt "$2" "$VV_OUT/$m.yuv" >"$VV_OUT/$m.log" 2>&1
-		echo "dectest-$m rc=$? $(md5sum <"$VV_OUT/$m.yuv" | cut -d" " -f1) $(tr "\n" " " <"$VV_OUT/$m.log")"
-		resumed "dectest-$m"
-	done
-	timeout -s KILL 60 "$1" --abort-drain "$3" /dev/null >"$VV_OUT/abort.log" 2>&1
-	echo "dectest-abort rc=$? $(tr "\n" " " <"$VV_OUT/abort.log")"' _ "$prog" "$h264" "$streams/h264.h264"
+# shellcheck disable=SC2086
+run_vm drc --timeout 600 -- bash tests/guest/drain-drc.sh "$prog" "$h264" "$streams/h264.h264" \
+	"$streams" $change
 [ $rc = 0 ] || fail "guest run failed (exit $rc)"
 
 bad=0 prev=0
 check_resumed() { # label: the daemon resumed at least one more drain
 	local n
-	n=$(sed -n "s/^RESUMED $1 \([0-9]*\)$/\1/p" "$tmp/drc.out")
+	n=$(sed -n "s/^RESUMED $1 \([0-9]*\)$/\1/p" "$TMP/drc.out")
 	if [ -z "$n" ] || [ "$n" -le "$prev" ]; then
 		echo "BAD  $1: no drain resumed by the daemon (${n:-?} after $prev): the change came before the STOP"
 		bad=$((bad + 1))
@@ -69,7 +52,7 @@ check_resumed() { # label: the daemon resumed at least one more drain
 	prev=${n:-$prev}
 }
 for s in $change; do
-	line=$(grep "^gst $s " "$tmp/drc.out")
+	line=$(grep "^gst $s " "$TMP/drc.out")
 	want=$(cat "$streams/$s.md5")
 	if [ "$line" = "gst $s $want" ]; then
 		echo "ok   gst $s"
@@ -83,16 +66,16 @@ for s in $change; do
 	# FFmpeg 5.1 sets CAPTURE up again only for a packet, never after its
 	# STOP: the frames after the change are lost (docs/kernel-driver.md,
 	# Known limits). It must still end, without a hang.
-	line=$(grep "^ffmpeg $s " "$tmp/drc.out")
+	line=$(grep "^ffmpeg $s " "$TMP/drc.out")
 	case $line in
 	"ffmpeg $s FAIL"*|"") echo "BAD  ffmpeg $s: ${line:-no result}"; bad=$((bad + 1)) ;;
 	*) echo "ok   ffmpeg $s ends (frames after the change lost by FFmpeg)" ;;
 	esac
-	prev=$(sed -n "s/^RESUMED ffmpeg $s \([0-9]*\)$/\1/p" "$tmp/drc.out")
+	prev=$(sed -n "s/^RESUMED ffmpeg $s \([0-9]*\)$/\1/p" "$TMP/drc.out")
 done
 for m in plain restart; do
-	line=$(grep "^dectest-$m rc=" "$tmp/drc.out")
-	want=$(md5sum <"$tmp/ref.yuv" | cut -d' ' -f1)
+	line=$(grep "^dectest-$m rc=" "$TMP/drc.out")
+	want=$(md5sum <"$TMP/ref.yuv" | cut -d' ' -f1)
 	[ $m = restart ] && want=$ref2
 	# vv-dectest counts the SOURCE_CHANGEs it handled inside its drains.
 	case $line in
@@ -104,7 +87,7 @@ for m in plain restart; do
 done
 # STREAMOFF(CAPTURE) while the (400 ms late) drain runs aborts it: the
 # device's answer to the drain its QUEUE_CLEAR cancelled must not end it.
-line=$(grep "^dectest-abort rc=" "$tmp/drc.out")
+line=$(grep "^dectest-abort rc=" "$TMP/drc.out")
 case $line in
 "dectest-abort rc=0 streaming drain aborted after "*) echo "ok   $line" ;;
 *) echo "BAD  ${line:-dectest-abort: no result} (want no EOS event after an aborted drain)"

@@ -30,17 +30,9 @@ if [ ! -s "$raw" ]; then
 fi
 unload='rmmod virtio_video && rmmod v4l2_mem2mem && echo unloaded'
 
-run_vm ctl --encoder --timeout 900 -- bash -c "
-	out=\$($prog --frames 60 --force-key 7,20,45 $raw $WH \$VV_OUT/keys.h264) || exit 5
-	echo \"keys: \$out\"
-	out=\$($prog --bitrate 600000 --set-bitrate-at 30:150000 $raw $WH \$VV_OUT/rate.h264) || exit 6
-	echo \"rate: \$out\"
-	out=\$($prog --frames 20 --restart $raw $WH \$VV_OUT/restart.h264) || exit 7
-	echo \"restart: \$out\"
-	timeout -s KILL 600 $prog --cycles 260 $raw $WH /dev/null || exit 8
-	$unload"
-run_dir=$(sed -n 's/^vm-run: accel .*logs: \(.*\)$/\1/p' "$tmp/ctl.err" | tail -n 1)
+run_vm ctl --encoder --timeout 900 -- bash tests/guest/enctest-ctl.sh "$prog" "$raw" $WH
 [ $rc = 0 ] || fail "guest run failed (exit $rc)"
+run_dir=$(run_folder ctl)
 
 keyframes() {
 	ffprobe -v error -select_streams v -show_entries frame=key_frame -of compact "$1" |
@@ -49,7 +41,7 @@ keyframes() {
 }
 frames() { ffprobe -v error -count_frames -select_streams v -show_entries stream=nb_read_frames \
 	-of csv=p=0 "$1"; }
-field() { sed -n "s/^$1: .*\b$2=\([^ ]*\).*/\1/p" "$tmp/ctl.out"; }
+field() { sed -n "s/^$1: .*\b$2=\([^ ]*\).*/\1/p" "$TMP/ctl.out"; }
 
 # forced keyframes
 flags=$(field keys keyframes) stream=$(keyframes "$run_dir/keys.h264")
@@ -75,8 +67,8 @@ keys=,$(field restart keyframes),
 [ "$(frames "$run_dir/restart.h264")" = 40 ] || fail "restart: the stream has not 40 frames"
 echo "ok   restart after the drain: 40 packets, keyframes $(field restart keyframes)"
 
-grep -qx 'cycles: 260' "$tmp/ctl.out" || fail "cycles: not all done"
-grep -qx unloaded "$tmp/ctl.out" || fail "cycles: modules did not unload"
+grep -qx 'cycles: 260' "$TMP/ctl.out" || fail "cycles: not all done"
+grep -qx unloaded "$TMP/ctl.out" || fail "cycles: modules did not unload"
 ends=$(grep -c "stream [0-9]* end:" "$run_dir/daemon.log")
 [ "$ends" -ge 263 ] || fail "cycles: the daemon saw $ends streams end, not 263"
 echo "ok   260 cycles, $ends streams ended, modules unloaded"
@@ -85,23 +77,23 @@ echo "ok   260 cycles, $ends streams ended, modules unloaded"
 "$vm_run" --encoder --timeout 300 -- bash -c "
 	$prog --forever $raw $WH /dev/null
 	echo client-exit=\$?
-	$unload" >"$tmp/kill.out" 2>"$tmp/kill.err" &
+	$unload" >"$TMP/kill.out" 2>"$TMP/kill.err" &
 vm=$!
 for _ in $(seq 120); do
-	grep -qx streaming "$tmp/kill.out" && break
+	grep -qx streaming "$TMP/kill.out" && break
 	sleep 1
 done
-grep -qx streaming "$tmp/kill.out" || { kill "$vm"; wait "$vm"; fail "kill: client never streamed"; }
+grep -qx streaming "$TMP/kill.out" || { kill "$vm"; wait "$vm"; fail "kill: client never streamed"; }
 sleep 3
 daemon=$(pgrep -P "$vm" -f vhost-user-video | head -n 1)
 [ -n "$daemon" ] || { kill "$vm"; wait "$vm"; fail "kill: daemon not found"; }
 kill -9 "$daemon"
 wait "$vm"
 rc=$?
-sed 's/^/  out: /' "$tmp/kill.out"
-sed 's/^/  err: /' "$tmp/kill.err"
+sed 's/^/  out: /' "$TMP/kill.out"
+sed 's/^/  err: /' "$TMP/kill.err"
 [ $rc = 0 ] || fail "kill: guest run failed (exit $rc)"
-grep -q '^client-exit=3$' "$tmp/kill.out" || fail "kill: the client did not get EIO"
-grep -qx unloaded "$tmp/kill.out" || fail "kill: modules did not unload"
+grep -q '^client-exit=3$' "$TMP/kill.out" || fail "kill: the client did not get EIO"
+grep -qx unloaded "$TMP/kill.out" || fail "kill: modules did not unload"
 echo "ok   daemon killed mid-encode: EIO, modules unloaded"
 echo ok

@@ -21,7 +21,7 @@ if [ ! -s "$raw" ]; then
 		-f rawvideo -pix_fmt nv12 "$raw.tmp" && mv "$raw.tmp" "$raw" ||
 		fail "cannot generate $raw"
 fi
-ref=$tmp/ref.yuv
+ref=$TMP/ref.yuv
 ffmpeg -nostdin -v error -f rawvideo -pix_fmt nv12 -s $WH -i "$raw" -f rawvideo \
 	-pix_fmt yuv420p "$ref" || fail "cannot convert $raw"
 
@@ -29,14 +29,14 @@ run_vm zc --gpu --encoder --timeout 600 -- bash -c "
 	$prog --dmabuf virtio_gpu $raw $WH \$VV_OUT/gpu.h264 || exit 5
 	modprobe vgem || exit 6
 	$prog --dmabuf vgem $raw $WH \$VV_OUT/vgem.h264 || exit 7"
-run_dir=$(sed -n 's/^vm-run: accel .*logs: \(.*\)$/\1/p' "$tmp/zc.err" | tail -n 1)
 [ $rc = 0 ] || fail "guest run failed (exit $rc)"
+run_dir=$(run_folder zc)
 
 counter() { echo "$1" | sed -n "s/.* $2=\([0-9]*\).*/\1/p"; }
 stream=0
 for kind in gpu vgem; do
 	stream=$((stream + 1))
-	f=$run_dir/$kind.h264 dec=$tmp/dec.yuv
+	f=$run_dir/$kind.h264 dec=$TMP/dec.yuv
 	ffmpeg -nostdin -v error -i "$f" -f rawvideo -pix_fmt yuv420p -y "$dec" || fail "$kind: cannot decode"
 	frames=$(( $(stat -c %s "$dec") / (${WH%x*} * ${WH#*x} * 3 / 2) ))
 	[ "$frames" = $N ] || fail "$kind: $frames frames, not $N"

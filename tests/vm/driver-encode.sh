@@ -28,49 +28,40 @@ if [ ! -s "$raw" ]; then
 		-f rawvideo -pix_fmt nv12 "$raw.tmp" && mv "$raw.tmp" "$raw" ||
 		fail "cannot generate $raw"
 fi
-ref=$tmp/ref.yuv
+ref=$TMP/ref.yuv
 ffmpeg -nostdin -v error -f rawvideo -pix_fmt nv12 -s $WH -i "$raw" -f rawvideo \
 	-pix_fmt yuv420p "$ref" || fail "cannot convert $raw"
 
 # The host's own encodes for the FFmpeg rows: the same plugin through vv-client.
-sock=$tmp/enc.sock
+sock=$TMP/enc.sock
 "$VV_BUILD/vhost-user-video" --socket-path "$sock" --device encoder \
-	--backend "${VV_BACKEND:-ffmpeg}" >"$tmp/host-daemon.log" 2>&1 &
+	--backend "${VV_BACKEND:-ffmpeg}" >"$TMP/host-daemon.log" 2>&1 &
 host_daemon=$!
-trap 'kill $host_daemon 2>/dev/null; rm -rf "$tmp"' EXIT
+cleanup() { kill $host_daemon 2>/dev/null; }
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 declare -A host_rate
 for c in h264 hevc vp8; do
 	"$VV_BUILD/vv-client" --socket "$sock" --encode --codec $c --input "$raw" --format nv12 \
 		--width ${WH%x*} --height ${WH#*x} --fps $FPS --bitrate $BITRATE --bitrate-mode vbr \
-		--peak 2000000 --gop $GOP --output "$tmp/host.$c" >/dev/null ||
+		--peak 2000000 --gop $GOP --output "$TMP/host.$c" >/dev/null ||
 		fail "host encode $c failed"
-	host_rate[$c]=$(( $(stat -c %s "$tmp/host.$c") * 8 * FPS / N ))
+	host_rate[$c]=$(( $(stat -c %s "$TMP/host.$c") * 8 * FPS / N ))
 done
 kill $host_daemon
 
 g=tests/guest/encode.sh
-run_vm encode --encoder --timeout 900 -- bash -c '
-	enc=
-	for d in /dev/video*; do
-		v4l2-ctl -d "$d" -D 2>/dev/null | grep -q "Card type *: virtio-video encoder" &&
-			{ enc=$d; break; }
-	done
-	[ -n "$enc" ] || { echo "no virtio-video encoder node"; exit 2; }
-	v4l2-compliance -d "$enc" -s >"$VV_OUT/compliance.txt" 2>&1
-	echo "compliance: $(grep "^Total for" "$VV_OUT/compliance.txt")"
-	bash "$@" gst h264 hevc vp8 vp9
-	bash "$@" ffmpeg h264 hevc vp8
+run_vm encode --encoder --timeout 900 -- bash -c "
+	bash tests/guest/enc-compliance.sh compliance
+	bash $g $raw $WH $FPS $BITRATE $GOP gst h264 hevc vp8 vp9
+	bash $g $raw $WH $FPS $BITRATE $GOP ffmpeg h264 hevc vp8
 	# The same node with the single-planar API (module parameter).
 	rmmod virtio_video && insmod kernel/virtio_video.ko single_planar=1 || exit 3
-	v4l2-ctl -d "$enc" -D | grep -q "Card type *: virtio-video encoder" || exit 4
-	v4l2-ctl -d "$enc" -D | grep -A2 "Device Caps" | grep -qx "[[:space:]]*Video Memory-to-Memory" ||
-		{ echo "single_planar=1: not a single-planar M2M node"; exit 4; }
-	v4l2-compliance -d "$enc" -s >"$VV_OUT/sp-compliance.txt" 2>&1
-	echo "sp-compliance: $(grep "^Total for" "$VV_OUT/sp-compliance.txt")"
-	ENC_PREFIX=sp- bash "$@" gst h264 vp9' _ "$g" "$raw" $WH $FPS $BITRATE $GOP
-run_dir=$(sed -n 's/^vm-run: accel .*logs: \(.*\)$/\1/p' "$tmp/encode.err" | tail -n 1)
+	v4l2-ctl -D | grep -A2 'Device Caps' | grep -qx '[[:space:]]*Video Memory-to-Memory' ||
+		{ echo 'single_planar=1: not a single-planar M2M node'; exit 4; }
+	bash tests/guest/enc-compliance.sh sp-compliance
+	ENC_PREFIX=sp- bash $g $raw $WH $FPS $BITRATE $GOP gst h264 vp9"
 [ $rc = 0 ] || fail "guest run failed (exit $rc)"
+run_dir=$(run_folder encode)
 
 # v4l-utils 1.22 (Debian 12) expects NV12's older description, "Y/CbCr
 # 4:2:0"; 6.1 and later kernels fill in "Y/UV 4:2:0" themselves, so every
@@ -79,7 +70,7 @@ run_dir=$(sed -n 's/^vm-run: accel .*logs: \(.*\)$/\1/p' "$tmp/encode.err" | tai
 # any other failure is ours.
 check_compliance() { # LABEL FILE
 	local line known others failed failing nv12
-	line=$(grep "^$1: " "$tmp/encode.out")
+	line=$(grep "^$1: " "$TMP/encode.out")
 	known="fmtdesc.description mismatch: was 'Y/UV 4:2:0', expected 'Y/CbCr 4:2:0'|pixelformat 3231564e \\(NV12\\) for buftype (2|10) not reported by ENUM_FMT"
 	others=$(grep "fail:" "$2" | grep -Ev "$known")
 	failed=$(echo "$line" | sed -n 's/.*Failed: \([0-9]*\),.*/\1/p')
@@ -112,7 +103,7 @@ while read -r tool codec verdict file; do
 		continue
 	fi
 	file=$run_dir/${file##*/}	# the guest wrote it to its $VV_OUT
-	dec=$tmp/dec.yuv
+	dec=$TMP/dec.yuv
 	ffmpeg -nostdin -v error -i "$file" -fps_mode passthrough -f rawvideo -pix_fmt yuv420p \
 		-y "$dec" || { echo "BAD  $tool $codec: ffmpeg cannot decode $file"; bad=$((bad + 1)); continue; }
 	frames=$(( $(stat -c %s "$dec") / (${WH%x*} * ${WH#*x} * 3 / 2) ))
@@ -138,7 +129,7 @@ while read -r tool codec verdict file; do
 		continue
 	fi
 	bad=$((bad + 1))
-done < <(grep -E '^(sp-)?(gst|ffmpeg) ' "$tmp/encode.out")
+done < <(grep -E '^(sp-)?(gst|ffmpeg) ' "$TMP/encode.out")
 [ $n -ge 9 ] || fail "only $n of 9 encodes reported"
 [ $bad = 0 ] || fail "$bad of $n encodes wrong"
 echo ok

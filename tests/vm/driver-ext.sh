@@ -13,43 +13,35 @@
 #    the guest says dialect v3, H.264/VP9 (mmap, dmabuf) decode bit-exactly
 #    and the daemon never sees the dialect.
 . "$(dirname "$0")/lib"
-. "$(dirname "$0")/zero-copy-lib.sh"
-. "$(dirname "$0")/driver-ext-lib.sh"
 zc_need_prog
-ext_need_streams h264.h264 hevc.hevc vp8.ivf vp9.ivf
+need_streams h264.h264 hevc.hevc vp8.ivf vp9.ivf
 clip=$(zc_stream 320x240 30)
-p=${zc_prog#"$top"/}
 ko=$top/kernel/virtio_video.ko
 dialect_lines="grep -c 'guest uses crosvm params-ext dialect' \$VV_OUT/daemon.log"
 
 # ---- 1: EXT ----
-# z NAME ARGS: gpu-decode (ext_zc_funcs).
 VV_DAEMON_ARGS="--backend ffmpeg -v" run_vm ext --gpu --timeout 600 -- bash -c "
-	$ext_find_dev
-	echo \"DIALECT \$(cat \$vvdev/dialect)\"
-	echo \"PARAM \$(cat /sys/module/virtio_video/parameters/params_ext)\"
-	$(ext_decode gst h264.h264 hevc.hevc vp8.ivf vp9.ivf)
-	$(ext_decode gst:dmabuf h264.h264 vp9.ivf)
-	$(ext_zc_funcs "$p" "$clip")
-	z nv12 --format nv12
-	modprobe vgem && z vgem --alloc vgem
+	bash tests/guest/vv-dev.sh
+	$(guest_decode gst h264.h264 hevc.hevc vp8.ivf vp9.ivf)
+	$(guest_decode gst:dmabuf h264.h264 vp9.ivf)
+	$(zc_decode "$clip" nv12 --format nv12)
+	modprobe vgem && $(zc_decode "$clip" vgem --alloc vgem)
 	echo \"EXT-LINES \$($dialect_lines)\"
 	echo \"STREAMS \$(grep -c 'stream [0-9]* end:' \$VV_OUT/daemon.log)\"
 	rmmod virtio_video && insmod $ko params_ext=0 && sleep 1 || echo 'RELOAD failed'
-	$ext_find_dev
-	echo \"DIALECT2 \$(cat \$vvdev/dialect)\"
-	$(ext_decode gst h264.h264)
+	bash tests/guest/vv-dev.sh 2
+	$(guest_decode gst h264.h264)
 	echo \"EXT-LINES2 \$($dialect_lines)\""
 [ "$rc" = 0 ] || fail "EXT run failed (exit $rc)"
-run=$(zc_run_dir ext)
-[ "$(ext_field ext DIALECT)" = params-ext ] || fail "EXT: the guest's dialect is '$(ext_field ext DIALECT)', not params-ext"
-[ "$(ext_field ext PARAM)" = Y ] || fail "EXT: params_ext is not Y"
+run=$(run_folder ext)
+[ "$(run_field ext DIALECT)" = params-ext ] || fail "EXT: the guest's dialect is '$(run_field ext DIALECT)', not params-ext"
+[ "$(run_field ext PARAM)" = Y ] || fail "EXT: params_ext is not Y"
 grep -q 'virtio_video virtio[0-9]*: dialect: crosvm params-ext' "$run/dmesg.txt" ||
 	fail "EXT: no 'dialect: crosvm params-ext' line in the guest's dmesg"
-ext_check_decodes ext 7
+check_run_decodes ext 7
 i420=$(zc_ref_i420 "$clip")
 for t in nv12 vgem; do
-	ext_check_zc ext $t "$i420"
+	zc_check_run ext $t "$i420"
 	if [ $t = nv12 ]; then
 		[ "$zc_pages" = 0 ] && [ "${zc_objs:-0}" -ge 1 ] || fail "EXT: virtio-gpu buffers did not go as virtio objects"
 		[ "$zc_sw" = 0 ] || fail "EXT: the frame queue of virtio-gpu buffers was switched to guest pages"
@@ -60,31 +52,30 @@ for t in nv12 vgem; do
 done
 # Every stream of the first module (6 GStreamer decodes, 2 gpu-decode runs)
 # used the dialect.
-n=$(ext_field ext EXT-LINES)
-[ "${n:-0}" -ge 8 ] && [ "$n" = "$(ext_field ext STREAMS)" ] ||
-	fail "EXT: the daemon logged the params-ext dialect for ${n:-0} of $(ext_field ext STREAMS) streams (8 or more)"
+n=$(run_field ext EXT-LINES)
+[ "${n:-0}" -ge 8 ] && [ "$n" = "$(run_field ext STREAMS)" ] ||
+	fail "EXT: the daemon logged the params-ext dialect for ${n:-0} of $(run_field ext STREAMS) streams (8 or more)"
 grep -q 'unknown command 0x10' "$run/daemon.log" && fail "EXT: the daemon saw an unknown EXT command"
 echo "ok   ext: the daemon logged the dialect for $n streams"
 # The forced plain path.
-[ "$(ext_field ext DIALECT2)" = v3 ] || fail "params_ext=0: dialect '$(ext_field ext DIALECT2)', not v3"
+[ "$(run_field ext DIALECT2)" = v3 ] || fail "params_ext=0: dialect '$(run_field ext DIALECT2)', not v3"
 grep -q 'dialect: plain v3 (params_ext=0)' "$run/dmesg.txt" || fail "params_ext=0: no dmesg line"
-[ "$(ext_field ext EXT-LINES2)" = "$n" ] || fail "params_ext=0: the daemon saw the dialect again"
-[ "$(sed -n '/^DIALECT2 /,$p' "$tmp/ext.out" | grep -c '^DEC gst h264.h264 ')" = 1 ] ||
+[ "$(run_field ext EXT-LINES2)" = "$n" ] || fail "params_ext=0: the daemon saw the dialect again"
+[ "$(sed -n '/^DIALECT2 /,$p' "$TMP/ext.out" | grep -c '^DEC gst h264.h264 ')" = 1 ] ||
 	fail "params_ext=0: no decode after the reload"
 echo "ok   ext: params_ext=0 decodes in plain v3"
 
 # ---- 2: daemon without the EXT commands ----
 VV_DAEMON_ARGS="--backend ffmpeg --no-params-ext" run_vm plain --timeout 400 -- bash -c "
-	$ext_find_dev
-	echo \"DIALECT \$(cat \$vvdev/dialect)\"
-	$(ext_decode gst h264.h264 vp9.ivf)
-	$(ext_decode gst:dmabuf h264.h264)"
+	bash tests/guest/vv-dev.sh
+	$(guest_decode gst h264.h264 vp9.ivf)
+	$(guest_decode gst:dmabuf h264.h264)"
 [ "$rc" = 0 ] || fail "plain run failed (exit $rc)"
-run=$(zc_run_dir plain)
-[ "$(ext_field plain DIALECT)" = v3 ] || fail "--no-params-ext: the guest's dialect is '$(ext_field plain DIALECT)', not v3"
+run=$(run_folder plain)
+[ "$(run_field plain DIALECT)" = v3 ] || fail "--no-params-ext: the guest's dialect is '$(run_field plain DIALECT)', not v3"
 grep -q 'dialect: plain v3 (GET_PARAMS_EXT answered 0x304' "$run/dmesg.txt" ||
 	fail "--no-params-ext: no 'dialect: plain v3' line for an unknown command in dmesg"
-ext_check_decodes plain 3
+check_run_decodes plain 3
 grep -q 'GET/SET_PARAMS_EXT disabled' "$run/daemon.log" || fail "--no-params-ext: the daemon did not take the option"
 [ "$(grep -c 'unknown command 0x10d' "$run/daemon.log")" = 1 ] ||
 	fail "--no-params-ext: expected exactly one GET_PARAMS_EXT (the probe)"

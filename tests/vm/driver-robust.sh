@@ -17,44 +17,36 @@ run_vm cycles --timeout 600 -- bash -c "
 	timeout -s KILL 60 $prog $src \$VV_OUT/o.yuv || exit 6
 	$unload"
 [ $rc = 0 ] || fail "cycles: guest run failed (exit $rc)"
-grep -qx 'cycles: 260' "$tmp/cycles.out" || fail "cycles: not all done"
-grep -qx unloaded "$tmp/cycles.out" || fail "cycles: modules did not unload"
+grep -qx 'cycles: 260' "$TMP/cycles.out" || fail "cycles: not all done"
+grep -qx unloaded "$TMP/cycles.out" || fail "cycles: modules did not unload"
 
 # 2. the daemon dies mid-stream
 "$vm_run" --timeout 300 -- bash -c "
 	$prog --forever $src /dev/null
 	echo client-exit=\$?
-	$unload" >"$tmp/kill.out" 2>"$tmp/kill.err" &
+	$unload" >"$TMP/kill.out" 2>"$TMP/kill.err" &
 vm=$!
 for _ in $(seq 120); do
-	grep -qx streaming "$tmp/kill.out" && break
+	grep -qx streaming "$TMP/kill.out" && break
 	sleep 1
 done
-grep -qx streaming "$tmp/kill.out" || { kill "$vm"; wait "$vm"; fail "kill: client never streamed"; }
+grep -qx streaming "$TMP/kill.out" || { kill "$vm"; wait "$vm"; fail "kill: client never streamed"; }
 sleep 3
 daemon=$(pgrep -P "$vm" -f vhost-user-video | head -n 1)
 [ -n "$daemon" ] || { kill "$vm"; wait "$vm"; fail "kill: daemon not found"; }
 kill -9 "$daemon"
 wait "$vm"
 rc=$?
-sed 's/^/  out: /' "$tmp/kill.out"
-sed 's/^/  err: /' "$tmp/kill.err"
+sed 's/^/  out: /' "$TMP/kill.out"
+sed 's/^/  err: /' "$TMP/kill.err"
 [ $rc = 0 ] || fail "kill: guest run failed (exit $rc)"
 # 3: an I/O error (EIO) reached the client, not its own 20 s stall check (4).
-grep -q '^client-exit=3$' "$tmp/kill.out" || fail "kill: the client did not get EIO"
-grep -qx unloaded "$tmp/kill.out" || fail "kill: modules did not unload"
+grep -q '^client-exit=3$' "$TMP/kill.out" || fail "kill: the client did not get EIO"
+grep -qx unloaded "$TMP/kill.out" || fail "kill: modules did not unload"
 
 # 3. hot-unplug with a file open
-run_vm unplug --timeout 300 -- bash -c "
-	$prog --forever $src /dev/null & pid=\$!
-	sleep 5
-	dev=\$(readlink -f /sys/bus/virtio/drivers/virtio_video/virtio*)
-	[ -n \"\$dev\" ] || exit 7
-	echo 1 >\"\$dev/../remove\" || exit 8
-	wait \$pid
-	echo client-exit=\$?
-	$unload"
+run_vm unplug --timeout 300 -- bash tests/guest/unplug.sh "$prog" "$src"
 [ $rc = 0 ] || fail "unplug: guest run failed (exit $rc)"
-grep -q '^client-exit=[1-9]' "$tmp/unplug.out" || fail "unplug: the client did not fail"
-grep -qx unloaded "$tmp/unplug.out" || fail "unplug: modules did not unload"
+grep -q '^client-exit=[1-9]' "$TMP/unplug.out" || fail "unplug: the client did not fail"
+grep -qx unloaded "$TMP/unplug.out" || fail "unplug: modules did not unload"
 echo ok

@@ -15,7 +15,7 @@ guest_modules || skip "guest driver not built (no kernel/*.ko)"
 src=$VV_BUILD/test-streams/h264.h264
 [ -f "$src" ] || skip "no $src (the native tests generate the streams)"
 MIN_PSNR=30
-ref=$tmp/ref.yuv
+ref=$TMP/ref.yuv
 ffmpeg -nostdin -v error -i "$src" -f rawvideo -pix_fmt yuv420p "$ref" || fail "cannot decode $src"
 wh=$(ffprobe -v error -select_streams v -show_entries stream=width,height -of csv=p=0:s=x "$src")
 n=$(( $(stat -c %s "$ref") / (${wh%x*} * ${wh#*x} * 3 / 2) ))
@@ -25,11 +25,11 @@ GST_DEBUG=v4l2bufferpool:5 run_vm transcode --both --timeout 600 -- bash -c '
 		v4l2vp9enc output-io-mode=dmabuf-import ! matroskamux ! \
 		filesink location="$VV_OUT/transcode.mkv" >"$VV_OUT/gst.log" 2>&1
 	echo "gst-exit=$?"' _ "$src"
-run_dir=$(sed -n 's/^vm-run: accel .*logs: \(.*\)$/\1/p' "$tmp/transcode.err" | tail -n 1)
 [ $rc = 0 ] || fail "guest run failed (exit $rc)"
-grep -qx gst-exit=0 "$tmp/transcode.out" || { tail -n 20 "$run_dir/gst.log"; fail "the pipeline failed"; }
+run_dir=$(run_folder transcode)
+grep -qx gst-exit=0 "$TMP/transcode.out" || { tail -n 20 "$run_dir/gst.log"; fail "the pipeline failed"; }
 
-out=$run_dir/transcode.mkv dec=$tmp/dec.yuv
+out=$run_dir/transcode.mkv dec=$TMP/dec.yuv
 ffmpeg -nostdin -v error -i "$out" -f rawvideo -pix_fmt yuv420p "$dec" || fail "cannot decode $out"
 frames=$(( $(stat -c %s "$dec") / (${wh%x*} * ${wh#*x} * 3 / 2) ))
 [ "$frames" = "$n" ] || fail "$frames frames, the source has $n"
@@ -39,7 +39,7 @@ psnr=$(ffmpeg -nostdin -hide_banner -f rawvideo -pix_fmt yuv420p -s "$wh" -i "$r
 awk -v p="$psnr" -v m=$MIN_PSNR 'BEGIN { exit !(p + 0 >= m) }' || fail "PSNR $psnr dB under $MIN_PSNR"
 echo "ok   H.264 -> VP9: $frames frames, PSNR $psnr dB"
 
-log=$tmp/gst.log
+log=$TMP/gst.log
 sed 's/\x1b\[[0-9;]*m//g' "$run_dir/gst.log" >"$log"	# GStreamer's colours
 grep -q 'v4l2vp9enc[0-9]*:pool[0-9]*:sink> requesting [0-9]* DMABUF buffers' "$log" ||
 	fail "the encoder's OUTPUT pool did not import dma-bufs"

@@ -8,5 +8,5 @@ run_vm false -- false
 [ $rc = 1 ] || fail "vm-run -- false exited $rc"
 run_vm seven -- sh -c 'echo hi; exit 7'
 [ $rc = 7 ] || fail "vm-run -- sh -c 'echo hi; exit 7' exited $rc"
-[ "$(cat "$tmp/seven.out")" = hi ] || fail "expected exactly 'hi' on stdout"
+[ "$(cat "$TMP/seven.out")" = hi ] || fail "expected exactly 'hi' on stdout"
 echo ok

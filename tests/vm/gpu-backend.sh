@@ -7,20 +7,13 @@
 # screendump as PNG, checked for the console text the guest writes).
 . "$(dirname "$0")/lib"
 have_daemon || skip "no daemon (make host-all)"
-shot=$tmp/shot.png
-run_vm gpu-backend --gpu --screenshot "$shot" -- sh -c '
-	for d in /sys/bus/virtio/devices/*; do
-		[ "$(cat "$d/device")" = 0x0010 ] && echo "features=$(cat "$d/features")"
-	done
-	echo "mode=$(head -n 1 /sys/class/drm/card0-Virtual-1/modes)"
-	# Text on the framebuffer console: its flushes must reach QEMUs display.
-	for i in $(seq 30); do echo "virtio-video gpu-backend test, line $i" >/dev/tty1; done
-	sleep 2'
+shot=$TMP/shot.png
+run_vm gpu-backend --gpu --screenshot "$shot" -- sh tests/guest/gpu-console.sh
 [ "$rc" = 0 ] || fail "guest command failed (exit $rc)"
 # One character per feature bit: EDID is bit 1, RESOURCE_UUID bit 2.
-grep -q '^features=.11' "$tmp/gpu-backend.out" || fail "EDID and RESOURCE_UUID not negotiated"
-grep -qx 'mode=1024x768' "$tmp/gpu-backend.out" || fail "guest did not take the 1024x768 mode"
-grep -E 'gpu connection end:.* resources_created=[1-9][0-9]*.* flushes=[1-9]' "$tmp/gpu-backend.err" >/dev/null ||
+grep -q '^features=.11' "$TMP/gpu-backend.out" || fail "EDID and RESOURCE_UUID not negotiated"
+grep -qx 'mode=1024x768' "$TMP/gpu-backend.out" || fail "guest did not take the 1024x768 mode"
+grep -E 'gpu connection end:.* resources_created=[1-9][0-9]*.* flushes=[1-9]' "$TMP/gpu-backend.err" >/dev/null ||
 	fail "the daemon saw no resources or flushes from the guest"
 # QEMU shows the daemon's scanout updates: the screenshot is a 1024x768 PNG
 # with the console text on it (thousands of lit pixels on black).

@@ -6,19 +6,11 @@
 . "$(dirname "$0")/lib"
 cd "$top"
 marker=vv-guest-root-$$
-run_vm root -- sh -c "
-	set -e
-	[ \"\$(pwd)\" = '$top' ]
-	[ \"\$(uname -r)\" = '$("$top/scripts/kernel-version")' ]
-	command -v gst-launch-1.0 v4l2-compliance v4l2-ctl ffmpeg
-	echo guest-write >$marker
-	[ -f $marker ]
-	echo shared >\"\$VV_OUT/$marker\"
-	echo guest-ok"
+run_vm root -- sh tests/guest/guest-root.sh "$top" "$("$top/scripts/kernel-version")" "$marker"
 [ $rc = 0 ] || fail "guest checks failed (exit $rc)"
-grep -qx guest-ok "$tmp/root.out" || fail "no guest-ok"
+grep -qx guest-ok "$TMP/root.out" || fail "no guest-ok"
 [ ! -e "$top/$marker" ] || { rm -f "$top/$marker"; fail "a guest write reached the host's tree"; }
-logdir=$(sed -n 's/.*logs: //p' "$tmp/root.err" | tail -n 1)
+logdir=$(sed -n 's/.*logs: //p' "$TMP/root.err" | tail -n 1)
 [ -n "$logdir" ] && [ "$(cat "$logdir/$marker" 2>/dev/null)" = shared ] ||
 	fail "\$VV_OUT was not shared with the host ($logdir)"
 echo ok

@@ -6,6 +6,6 @@
 run_vm warn -- sh -c 'echo "vv-test: WARNING: injected by tests/vm/kernel-warning" >/dev/kmsg'
 [ $rc != 0 ] || fail "a guest kernel WARNING did not make vm-run fail"
 [ $rc = 125 ] || fail "expected exit 125 (kernel log), got $rc"
-grep -q 'WARNING: injected by tests/vm/kernel-warning' "$tmp/warn.err" ||
+grep -q 'WARNING: injected by tests/vm/kernel-warning' "$TMP/warn.err" ||
 	fail "the WARNING line was not printed"
 echo ok

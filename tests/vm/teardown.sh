@@ -18,7 +18,7 @@ run_vm hang --timeout 12 -- sleep 600
 took=$(( $(date +%s) - start ))
 [ $rc = 124 ] || fail "expected exit 124 on timeout, got $rc"
 [ $took -lt 40 ] || fail "the timeout took ${took}s"
-logdir=$(sed -n 's/.*logs: //p' "$tmp/hang.err" | tail -n 1)
+logdir=$(sed -n 's/.*logs: //p' "$TMP/hang.err" | tail -n 1)
 [ -n "$logdir" ] || fail "vm-run did not print its log folder"
 sleep 1
 left=$(leftovers "$logdir")
@@ -35,7 +35,7 @@ interrupt() { # default|ignored
 	python3 -c 'import os, signal, sys
 signal.signal(signal.SIGINT, getattr(signal, sys.argv[1]))
 os.execv(sys.argv[2], sys.argv[2:])' "$sig" "$vm_run" --timeout 120 -- sleep 600 \
-		>"$tmp/int.out" 2>"$tmp/int.err" &
+		>"$TMP/int.out" 2>"$TMP/int.err" &
 	pid=$!
 	set +m
 	logdir=
@@ -48,7 +48,7 @@ os.execv(sys.argv[2], sys.argv[2:])' "$sig" "$vm_run" --timeout 120 -- sleep 600
 	kill -INT -- -"$pid"
 	wait "$pid"
 	rc=$?
-	sed 's/^/  err: /' "$tmp/int.err"
+	sed 's/^/  err: /' "$TMP/int.err"
 	[ $rc = 130 ] || fail "expected exit 130 after SIGINT ($1 in vm-run), got $rc"
 	sleep 1
 	left=$(leftovers "$logdir")

@@ -11,6 +11,6 @@ run_vm dev -- sh -c '
 	[ "$(cat /sys/bus/virtio/devices/*/device | grep -c 0x001f)" = 1 ] || exit 3
 	echo "config: $("$VV_TOP"/scripts/vm-guest/virtio-pci-config 0x1f 12)"'
 [ $rc = 0 ] || fail "guest checks failed (exit $rc)"
-grep -q '^device: ' "$tmp/dev.out" || fail "device not reported"
-grep -qx 'config: 0 4096 4096' "$tmp/dev.out" || fail "config space is not the backend's (want 0 4096 4096)"
+grep -q '^device: ' "$TMP/dev.out" || fail "device not reported"
+grep -qx 'config: 0 4096 4096' "$TMP/dev.out" || fail "config space is not the backend's (want 0 4096 4096)"
 echo ok

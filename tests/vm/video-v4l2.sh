@@ -4,14 +4,8 @@
 . "$(dirname "$0")/lib"
 have_daemon || skip "no daemon at $VV_BUILD/vhost-user-video (make host-all)"
 guest_modules || skip "guest driver not built (no kernel/*.ko)"
-run_vm v4l2 -- sh -c '
-	ls /dev/video* >/dev/null 2>&1 || { echo "no /dev/video*"; exit 2; }
-	for v in /dev/video*; do
-		echo "== $v"
-		v4l2-ctl -d "$v" --all || exit 3
-	done
-	echo video-nodes-ok'
+run_vm v4l2 -- sh tests/guest/v4l2-all.sh
 [ $rc = 0 ] || fail "guest checks failed (exit $rc)"
-grep -qx video-nodes-ok "$tmp/v4l2.out" || fail "no video-nodes-ok"
-grep -q 'vm-run: guest: insmod' "$tmp/v4l2.err" && fail "a module did not load"
+grep -qx video-nodes-ok "$TMP/v4l2.out" || fail "no video-nodes-ok"
+grep -q 'vm-run: guest: insmod' "$TMP/v4l2.err" && fail "a module did not load"
 echo ok

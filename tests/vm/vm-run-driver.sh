@@ -8,10 +8,9 @@
 # 2. The order reversed: virtio_video binds (so the check above can fail).
 # 3. --driver of a missing file: vm-run refuses before booting.
 . "$(dirname "$0")/lib"
-. "$(dirname "$0")/driver-ext-lib.sh"
 have_daemon || skip "no daemon at $VV_BUILD/vhost-user-video (make host-all)"
 guest_modules || skip "guest driver not built (no kernel/*.ko)"
-ext_need_streams h264.h264
+need_streams h264.h264
 alt=$VV_BUILD/vm-run-driver
 "$top/kernel/build.sh" --as vv_alt --out "$alt" || fail "cannot build vv_alt.ko"
 alt_ko=$alt/kernel/vv_alt.ko
@@ -19,34 +18,29 @@ alt_ko=$alt/kernel/vv_alt.ko
 ours=$top/kernel/virtio_video.ko
 
 # Which module bound the decoder, which are loaded (newest first), and the
-# module behind each video node.
-check="$ext_find_dev
-	echo \"BOUND \$(basename \$(readlink -f \$vvdev/driver/module))\"
-	echo \"LOADED \$(awk '\$1 == \"vv_alt\" || \$1 == \"virtio_video\" { printf \"%s \", \$1 }' /proc/modules)\"
-	for n in /sys/class/video4linux/video*; do
-		echo \"NODE \$(basename \$n) \$(basename \$(readlink -f \$n/device/driver/module))\"
-	done"
+# module behind each video node (tests/guest/vv-dev.sh).
+check="bash tests/guest/vv-dev.sh"
 
 run_vm alt --driver "$alt_ko" --driver "$ours" --timeout 300 -- bash -c "
 	$check
-	$(ext_decode gst h264.h264)"
+	$(guest_decode gst h264.h264)"
 [ "$rc" = 0 ] || fail "run with vv_alt first failed (exit $rc)"
-grep -q 'vm-run: guest: insmod' "$tmp/alt.err" && fail "a module did not load"
-[ "$(ext_field alt BOUND)" = vv_alt ] || fail "vv_alt first: the decoder is bound by '$(ext_field alt BOUND)'"
-[ "$(ext_field alt LOADED)" = "virtio_video vv_alt " ] ||
-	fail "vv_alt first: loaded (newest first) '$(ext_field alt LOADED)', expected virtio_video vv_alt"
-[ "$(grep -c '^NODE ' "$tmp/alt.out")" = 1 ] && grep -q '^NODE video[0-9]* vv_alt$' "$tmp/alt.out" ||
+grep -q 'vm-run: guest: insmod' "$TMP/alt.err" && fail "a module did not load"
+[ "$(run_field alt BOUND)" = vv_alt ] || fail "vv_alt first: the decoder is bound by '$(run_field alt BOUND)'"
+[ "$(run_field alt LOADED)" = "virtio_video vv_alt " ] ||
+	fail "vv_alt first: loaded (newest first) '$(run_field alt LOADED)', expected virtio_video vv_alt"
+[ "$(grep -c '^NODE ' "$TMP/alt.out")" = 1 ] && grep -q '^NODE video[0-9]* vv_alt$' "$TMP/alt.out" ||
 	fail "vv_alt first: the video node is not vv_alt's only"
-ext_check_decodes alt 1
+check_run_decodes alt 1
 
-run_vm ours --driver "$ours" --driver "$alt_ko" --timeout 120 -- bash -c "$check"
+run_vm ours --driver "$ours" --driver "$alt_ko" --timeout 120 -- bash tests/guest/vv-dev.sh
 [ "$rc" = 0 ] || fail "run with virtio_video first failed (exit $rc)"
-[ "$(ext_field ours BOUND)" = virtio_video ] || fail "virtio_video first: the decoder is bound by '$(ext_field ours BOUND)'"
-[ "$(ext_field ours LOADED)" = "vv_alt virtio_video " ] ||
-	fail "virtio_video first: loaded (newest first) '$(ext_field ours LOADED)', expected vv_alt virtio_video"
+[ "$(run_field ours BOUND)" = virtio_video ] || fail "virtio_video first: the decoder is bound by '$(run_field ours BOUND)'"
+[ "$(run_field ours LOADED)" = "vv_alt virtio_video " ] ||
+	fail "virtio_video first: loaded (newest first) '$(run_field ours LOADED)', expected vv_alt virtio_video"
 
 run_vm missing --driver "$alt/no-such.ko" -- true
-[ "$rc" != 0 ] && grep -q -- '--driver: no module' "$tmp/missing.err" ||
+[ "$rc" != 0 ] && grep -q -- '--driver: no module' "$TMP/missing.err" ||
 	fail "vm-run accepted a missing --driver module"
-grep -q 'accel' "$tmp/missing.err" && fail "vm-run booted with a missing --driver module"
+grep -q 'accel' "$TMP/missing.err" && fail "vm-run booted with a missing --driver module"
 echo ok

@@ -13,17 +13,14 @@
 # objects on the frame queue (res_guest_pages_out=0, res_virtio_object_out>0),
 # 5 only guest pages. vm-run fails on any WARNING/BUG/Oops in the guest log.
 . "$(dirname "$0")/lib"
-. "$(dirname "$0")/zero-copy-lib.sh"
 zc_need_prog
 clip=$(zc_stream 320x240 30)
-p=${zc_prog#"$top"/}
 run_vm decode --gpu --timeout 300 -- bash -c "
-	d() { t=\$1; shift; $p \"\$@\" $clip; echo \"ZC \$t rc=\$?\"; }
-	d nv12 --format nv12 --output \$VV_OUT/nv12.out
-	d yuv420 --format yuv420 --output \$VV_OUT/yuv420.out
-	d bgra --format bgra --output \$VV_OUT/bgra.out
-	d small --small --output \$VV_OUT/small.out
-	modprobe vgem && d vgem --alloc vgem --output \$VV_OUT/vgem.out"
+	$(zc_decode "$clip" nv12 --format nv12)
+	$(zc_decode "$clip" yuv420 --format yuv420)
+	$(zc_decode "$clip" bgra --format bgra)
+	$(zc_decode "$clip" small --small)
+	modprobe vgem && $(zc_decode "$clip" vgem --alloc vgem)"
 [ "$rc" = 0 ] || fail "guest run failed (exit $rc)"
 i420=$(zc_ref_i420 "$clip")
 bgra=$(zc_ref_bgra "$clip")
@@ -44,9 +41,9 @@ for t in nv12 yuv420 bgra small vgem; do
 		echo "ok   $t: MD5 $want, guest pages $zc_pages, virtio objects $zc_objs"
 	fi
 done
-grep -E '^gpu-decode: small buffer .*(refused at QBUF|came back with V4L2_BUF_FLAG_ERROR)' "$tmp/decode.out" ||
+grep -E '^gpu-decode: small buffer .*(refused at QBUF|came back with V4L2_BUF_FLAG_ERROR)' "$TMP/decode.out" ||
 	fail "the too-small buffer was neither refused nor returned with ERROR"
-[ "$(grep -c 'stream [0-9]* end:' "$(zc_run_dir decode)/daemon.log")" = 5 ] ||
+[ "$(grep -c 'stream [0-9]* end:' "$(run_folder decode)/daemon.log")" = 5 ] ||
 	fail "expected 5 streams in the daemon log"
 [ $bad = 0 ] || fail "$bad of 5 zero-copy decodes failed"
 echo ok

@@ -7,21 +7,18 @@
 # must show guest pages, and no virtio object, on the frame queue. The
 # too-small buffer is refused there too.
 . "$(dirname "$0")/lib"
-. "$(dirname "$0")/zero-copy-lib.sh"
 zc_need_prog
 clip=$(zc_stream 320x240 30)
-p=${zc_prog#"$top"/}
 run_vm fallback --gpu=qemu --timeout 300 -- bash -c "
 	for d in /sys/bus/virtio/devices/*; do
 		[ \"\$(cat \$d/device)\" = 0x0010 ] && echo \"gpu-features=\$(cat \$d/features)\"
 	done
-	d() { t=\$1; shift; $p \"\$@\" $clip; echo \"ZC \$t rc=\$?\"; }
-	d nv12 --format nv12 --small --output \$VV_OUT/nv12.out
-	d bgra --format bgra --output \$VV_OUT/bgra.out"
+	$(zc_decode "$clip" nv12 --format nv12 --small)
+	$(zc_decode "$clip" bgra --format bgra)"
 [ "$rc" = 0 ] || fail "guest run failed (exit $rc)"
 # Feature bit 2 (the third character) is VIRTIO_GPU_F_RESOURCE_UUID.
-grep -q '^gpu-features=..0' "$tmp/fallback.out" || fail "the GPU offered RESOURCE_UUID: not QEMU's virtio-gpu-pci"
-grep -q '^gpu-decode: small buffer .*refused at QBUF' "$tmp/fallback.out" ||
+grep -q '^gpu-features=..0' "$TMP/fallback.out" || fail "the GPU offered RESOURCE_UUID: not QEMU's virtio-gpu-pci"
+grep -q '^gpu-decode: small buffer .*refused at QBUF' "$TMP/fallback.out" ||
 	fail "the too-small buffer was not refused"
 k=0 bad=0
 for t in nv12 bgra; do

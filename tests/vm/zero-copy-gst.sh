@@ -12,19 +12,13 @@
 # CRTC itself and waits on page flips; virtio_gpu has no drmWaitVBlank, which
 # stalls kmssink's default path after a few frames.
 . "$(dirname "$0")/lib"
-. "$(dirname "$0")/zero-copy-lib.sh"
 zc_need_prog
 clip=$(zc_stream 1024x768 30)
 # gst-launch prints its position with a carriage return on a tty: its output
-# goes to a file in the run folder, of which the last lines are shown.
-run_vm gst --gpu --timeout 240 -- bash -c "
-	gst-inspect-1.0 kmssink >/dev/null 2>&1
-	timeout -s KILL 120 gst-launch-1.0 -e filesrc location=$clip ! h264parse ! \
-		v4l2h264dec capture-io-mode=dmabuf ! videoconvert ! kmssink driver-name=virtio_gpu force-modesetting=true \
-		>\$VV_OUT/gst.log 2>&1
-	st=\$?
-	tr '\\r' '\\n' <\$VV_OUT/gst.log | grep -v '^0:00' | tail -n 20
-	echo gst-launch-status=\$st"
+# goes to a file in the run folder, of which the last lines are shown
+# (tests/guest/gst-kms.sh).
+run_vm gst --gpu --timeout 240 -- bash tests/guest/gst-kms.sh 120 filesrc location="$clip" ! h264parse ! \
+	v4l2h264dec capture-io-mode=dmabuf ! videoconvert ! kmssink driver-name=virtio_gpu force-modesetting=true
 [ "$rc" = 0 ] || fail "guest run failed (exit $rc)"
 zc_check_gst gst
 line=$(zc_counters gst 1)

@@ -12,16 +12,15 @@
 # Also: the BGRA frames read back match the host (MD5), the frame queue holds
 # only virtio objects. The PNGs stay in $VV_BUILD/zero-copy/scanout-*.png.
 . "$(dirname "$0")/lib"
-. "$(dirname "$0")/zero-copy-lib.sh"
 zc_need_prog
-p=${zc_prog#"$top"/}
+p=${zc_prog#"$top"/}	# the guest runs in the same working directory
 
 # compare SHOT STREAM N W H: the WxH region at 0,0 of the screenshot against
 # frame N; prints the statistics, fails outside the tolerance.
 compare() {
-	ffmpeg -nostdin -v error -y -i "$1" -f rawvideo -pix_fmt rgb24 "$tmp/shot.rgb" || fail "cannot read $1"
-	"$(dirname "$0")/../ref-rgb" "$2" rgb24 "$3" >"$tmp/ref.rgb" || fail "cannot decode frame $3 of $2"
-	python3 - "$tmp/shot.rgb" "$tmp/ref.rgb" "$4" "$5" <<'PY' || fail "screenshot does not show frame $3 of $2"
+	ffmpeg -nostdin -v error -y -i "$1" -f rawvideo -pix_fmt rgb24 "$TMP/shot.rgb" || fail "cannot read $1"
+	"$(dirname "$0")/../ref-rgb" "$2" rgb24 "$3" >"$TMP/ref.rgb" || fail "cannot decode frame $3 of $2"
+	python3 - "$TMP/shot.rgb" "$TMP/ref.rgb" "$4" "$5" <<'PY' || fail "screenshot does not show frame $3 of $2"
 import sys
 shot, ref = open(sys.argv[1], 'rb').read(), open(sys.argv[2], 'rb').read()
 w, h, sw, sh = int(sys.argv[3]), int(sys.argv[4]), 1024, 768
@@ -68,9 +67,9 @@ scanout() {
 }
 
 scanout direct 1024x768 8 5
-grep -q 'framebuffer = the decoded dumb buffer (no copy)' "$tmp/direct.out" ||
+grep -q 'framebuffer = the decoded dumb buffer (no copy)' "$TMP/direct.out" ||
 	fail "the 1024x768 frame was not shown from its own buffer"
 scanout copy 320x240 30 12
-grep -q 'frame copied into a mode-sized dumb buffer' "$tmp/copy.out" ||
+grep -q 'frame copied into a mode-sized dumb buffer' "$TMP/copy.out" ||
 	fail "the 320x240 frame was not placed in a mode-sized buffer"
 echo ok
