@@ -9,6 +9,7 @@
 #   cleanup             a test's or library's own teardown, if defined: run
 #                       at exit, before $TMP goes
 #   ref_md5 FILE        the host's reference MD5 of a test stream
+#   raw_clip WxH N [yuv420|nv12]  a cached raw clip (testsrc2, 30 fps)
 VV_TOP=${VV_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 VV_BUILD=${VV_BUILD:-$VV_TOP/build}
 export VV_TOP VV_BUILD
@@ -37,4 +38,20 @@ ref_md5() {
 		mv -f "$f.md5.tmp" "$f.md5"
 	fi
 	cat "$f.md5"
+}
+
+# raw_clip WxH FRAMES [yuv420|nv12]: cached packed frames of testsrc2 at 30
+# fps, in the test streams folder (native and VM tests share them).
+raw_clip() {
+	local wh=$1 n=$2 fmt=${3:-yuv420} dir=${STREAMS:-$VV_TOP/build/test-streams} out tmp
+	mkdir -p "$dir"
+	out=$dir/raw-$wh-$n.$fmt
+	if [ ! -s "$out" ]; then
+		tmp=$TMP/gen.raw.$wh.$n.$fmt
+		ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=$wh:rate=30" \
+			-frames:v "$n" -f rawvideo -pix_fmt "${fmt/yuv420/yuv420p}" "$tmp" ||
+			fail "could not generate $out"
+		mv -f "$tmp" "$out"
+	fi
+	echo "$out"
 }

@@ -211,20 +211,6 @@ enc_codecs() {
 # control, and so its bytes, vary from run to run; the tests compare outputs.
 start_encoder() { start_daemon --device encoder --threads 1 "$@"; }
 
-# raw_clip WxH FRAMES [yuv420|nv12]: cached packed frames of testsrc2 at 30 fps.
-raw_clip() {
-	local wh=$1 n=$2 fmt=${3:-yuv420} out tmp
-	mkdir -p "$STREAMS"
-	out=$STREAMS/raw-$wh-$n.$fmt
-	if [ ! -s "$out" ]; then
-		tmp=$TMP/gen.raw.$wh.$n.$fmt
-		ffq -f lavfi -i "testsrc2=size=$wh:rate=30" -frames:v "$n" \
-			-f rawvideo -pix_fmt "${fmt/yuv420/yuv420p}" "$tmp" || fail "could not generate $out"
-		mv -f "$tmp" "$out"
-	fi
-	echo "$out"
-}
-
 enc_ext() { case $1 in h264) echo h264 ;; hevc) echo hevc ;; *) echo ivf ;; esac; }
 
 # encode CODEC RAW WxH OUT [vv-client options...]: vv-client --encode; its

@@ -21,13 +21,7 @@ guest_modules || skip "guest driver not built (no kernel/*.ko)"
 prog=$VV_BUILD/guest/vv-enctest
 [ -x "$prog" ] || skip "no $prog (make guest-progs)"
 WH=320x240 N=90 FPS=30
-raw=$VV_BUILD/test-streams/raw-$WH-$N.nv12
-if [ ! -s "$raw" ]; then
-	mkdir -p "$VV_BUILD/test-streams"
-	ffmpeg -nostdin -v error -f lavfi -i "testsrc2=size=$WH:rate=$FPS" -frames:v $N \
-		-f rawvideo -pix_fmt nv12 "$raw.tmp" && mv "$raw.tmp" "$raw" ||
-		fail "cannot generate $raw"
-fi
+raw=$(raw_clip $WH $N nv12)	# testsrc2, 30 fps
 unload='rmmod virtio_video && rmmod v4l2_mem2mem && echo unloaded'
 
 run_vm ctl --encoder --timeout 900 -- bash tests/guest/enctest-ctl.sh "$prog" "$raw" $WH
@@ -74,24 +68,10 @@ ends=$(grep -c "stream [0-9]* end:" "$run_dir/daemon.log")
 echo "ok   260 cycles, $ends streams ended, modules unloaded"
 
 # 2. the daemon dies mid-encode
-"$vm_run" --encoder --timeout 300 -- bash -c "
+run_vm_kill_daemon kill --encoder --timeout 300 -- bash -c "
 	$prog --forever $raw $WH /dev/null
 	echo client-exit=\$?
-	$unload" >"$TMP/kill.out" 2>"$TMP/kill.err" &
-vm=$!
-for _ in $(seq 120); do
-	grep -qx streaming "$TMP/kill.out" && break
-	sleep 1
-done
-grep -qx streaming "$TMP/kill.out" || { kill "$vm"; wait "$vm"; fail "kill: client never streamed"; }
-sleep 3
-daemon=$(pgrep -P "$vm" -f vhost-user-video | head -n 1)
-[ -n "$daemon" ] || { kill "$vm"; wait "$vm"; fail "kill: daemon not found"; }
-kill -9 "$daemon"
-wait "$vm"
-rc=$?
-sed 's/^/  out: /' "$TMP/kill.out"
-sed 's/^/  err: /' "$TMP/kill.err"
+	$unload"
 [ $rc = 0 ] || fail "kill: guest run failed (exit $rc)"
 grep -q '^client-exit=3$' "$TMP/kill.out" || fail "kill: the client did not get EIO"
 grep -qx unloaded "$TMP/kill.out" || fail "kill: modules did not unload"

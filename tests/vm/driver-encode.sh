@@ -21,13 +21,7 @@ have_daemon || skip "no daemon at $VV_BUILD/vhost-user-video (make host-all)"
 guest_modules || skip "guest driver not built (no kernel/*.ko)"
 WH=320x240 N=90 FPS=30 BITRATE=300000 GOP=30
 MIN_PSNR=30 CBR_TOL=0.15 HOST_TOL=0.10
-raw=$VV_BUILD/test-streams/raw-$WH-$N.nv12
-if [ ! -s "$raw" ]; then
-	mkdir -p "$VV_BUILD/test-streams"
-	ffmpeg -nostdin -v error -f lavfi -i "testsrc2=size=$WH:rate=$FPS" -frames:v $N \
-		-f rawvideo -pix_fmt nv12 "$raw.tmp" && mv "$raw.tmp" "$raw" ||
-		fail "cannot generate $raw"
-fi
+raw=$(raw_clip $WH $N nv12)	# testsrc2, 30 fps
 ref=$TMP/ref.yuv
 ffmpeg -nostdin -v error -f rawvideo -pix_fmt nv12 -s $WH -i "$raw" -f rawvideo \
 	-pix_fmt yuv420p "$ref" || fail "cannot convert $raw"

@@ -21,24 +21,10 @@ grep -qx 'cycles: 260' "$TMP/cycles.out" || fail "cycles: not all done"
 grep -qx unloaded "$TMP/cycles.out" || fail "cycles: modules did not unload"
 
 # 2. the daemon dies mid-stream
-"$vm_run" --timeout 300 -- bash -c "
+run_vm_kill_daemon kill --timeout 300 -- bash -c "
 	$prog --forever $src /dev/null
 	echo client-exit=\$?
-	$unload" >"$TMP/kill.out" 2>"$TMP/kill.err" &
-vm=$!
-for _ in $(seq 120); do
-	grep -qx streaming "$TMP/kill.out" && break
-	sleep 1
-done
-grep -qx streaming "$TMP/kill.out" || { kill "$vm"; wait "$vm"; fail "kill: client never streamed"; }
-sleep 3
-daemon=$(pgrep -P "$vm" -f vhost-user-video | head -n 1)
-[ -n "$daemon" ] || { kill "$vm"; wait "$vm"; fail "kill: daemon not found"; }
-kill -9 "$daemon"
-wait "$vm"
-rc=$?
-sed 's/^/  out: /' "$TMP/kill.out"
-sed 's/^/  err: /' "$TMP/kill.err"
+	$unload"
 [ $rc = 0 ] || fail "kill: guest run failed (exit $rc)"
 # 3: an I/O error (EIO) reached the client, not its own 20 s stall check (4).
 grep -q '^client-exit=3$' "$TMP/kill.out" || fail "kill: the client did not get EIO"
