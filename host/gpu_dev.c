@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "display_edid.h"
 #include "log.h"
 #include "object_table.h"
 
@@ -41,8 +42,6 @@
 #define GPU_NUM_QUEUES 2
 
 #define NUM_SCANOUTS 1
-#define DISPLAY_WIDTH 1024
-#define DISPLAY_HEIGHT 768
 #define BYTES_PER_PIXEL 4
 #define MAX_RESOURCES 1024		/* per connection */
 #define MAX_DIMENSION 16384
@@ -127,6 +126,7 @@ struct vv_gpu_dev {
 	unsigned int num_resources;
 	uint64_t host_bytes;
 	struct scanout scanouts[NUM_SCANOUTS];
+	uint32_t mode_width, mode_height;	/* the one display mode offered */
 	/* The display socket to QEMU, and the mode QEMU was last told. */
 	int display_fd;
 	bool display_mode_sent[NUM_SCANOUTS];
@@ -197,76 +197,6 @@ static void to_pixman(const struct format_layout *f, const uint8_t *src, uint8_t
 		dst[2] = src[f->r];
 		dst[3] = keep_alpha && f->has_alpha ? src[f->a] : 0xff;
 	}
-}
-
-/* ---- EDID ---- */
-
-/*
- * A 128-byte EDID 1.4 base block for the one mode we offer: 1024x768 at
- * 60 Hz with the VESA DMT timing (65 MHz pixel clock), so a guest that reads
- * it picks the same mode GET_DISPLAY_INFO reports.
- */
-static void build_edid(uint8_t edid[128])
-{
-	static const uint8_t header[8] = { 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00 };
-	/* sRGB primaries and white point, as most monitors report them */
-	static const uint8_t chroma[10] = { 0xee, 0x91, 0xa3, 0x54, 0x4c, 0x99, 0x26, 0x0f, 0x50, 0x54 };
-	static const uint8_t timing[18] = {
-		0x64, 0x19,		/* 65.00 MHz in 10 kHz units */
-		0x00, 0x40, 0x41,	/* h active 1024, h blank 320 */
-		0x00, 0x26, 0x30,	/* v active 768, v blank 38 */
-		0x18, 0x88, 0x36, 0x00,	/* h sync at 24 for 136, v sync at 3 for 6 */
-		0x45, 0xf4, 0x10,	/* image 325 x 244 mm */
-		0x00, 0x00,		/* no borders */
-		0x18,			/* digital separate sync, both negative */
-	};
-	static const char name[] = "vhost-video";
-	uint8_t *d;
-	uint8_t sum = 0;
-	/* EISA manufacturer ID "VVS": three 5-bit letters, big-endian */
-	uint16_t maker = (uint16_t)((('V' - '@') << 10) | (('V' - '@') << 5) | ('S' - '@'));
-
-	memset(edid, 0, 128);
-	memcpy(edid, header, sizeof(header));
-	edid[8] = (uint8_t)(maker >> 8);
-	edid[9] = (uint8_t)maker;
-	edid[10] = 0x01;		/* product code */
-	edid[16] = 1;			/* week of manufacture */
-	edid[17] = 2026 - 1990;		/* year of manufacture */
-	edid[18] = 1;			/* EDID 1.4 */
-	edid[19] = 4;
-	edid[20] = 0x80;		/* digital input */
-	edid[21] = 33;			/* screen size in cm */
-	edid[22] = 25;
-	edid[23] = 120;			/* gamma 2.2 */
-	edid[24] = 0x06;		/* RGB colour, first timing is the preferred one */
-	memcpy(edid + 25, chroma, sizeof(chroma));
-	edid[35] = 0x21;		/* established: 640x480@60, 800x600@60 */
-	edid[36] = 0x08;		/* established: 1024x768@60 */
-	for (int i = 38; i < 54; i++)
-		edid[i] = 0x01;		/* standard timings unused */
-	memcpy(edid + 54, timing, sizeof(timing));
-	/* Display name descriptor: up to 13 characters, LF terminated, space padded. */
-	d = edid + 72;
-	d[3] = 0xfc;
-	memset(d + 5, ' ', 13);
-	memcpy(d + 5, name, sizeof(name) - 1);
-	d[5 + sizeof(name) - 1] = '\n';
-	/* Range limits: 50-75 Hz, 30-80 kHz, 80 MHz. */
-	d = edid + 90;
-	d[3] = 0xfd;
-	d[5] = 50;
-	d[6] = 75;
-	d[7] = 30;
-	d[8] = 80;
-	d[9] = 8;
-	d[11] = 0x0a;
-	memset(d + 12, ' ', 6);
-	/* Dummy descriptor */
-	edid[108 + 3] = 0x10;
-	for (int i = 0; i < 127; i++)
-		sum = (uint8_t)(sum + edid[i]);
-	edid[127] = (uint8_t)(0x100 - sum);
 }
 
 /* ---- display socket ---- */
@@ -591,8 +521,8 @@ static uint32_t cmd_get_display_info(struct gpu_cmd *cmd)
 		.hdr.type = htole32(VIRTIO_GPU_RESP_OK_DISPLAY_INFO),
 	};
 
-	resp.pmodes[0].r.width = htole32(DISPLAY_WIDTH);
-	resp.pmodes[0].r.height = htole32(DISPLAY_HEIGHT);
+	resp.pmodes[0].r.width = htole32(cmd->dev->mode_width);
+	resp.pmodes[0].r.height = htole32(cmd->dev->mode_height);
 	resp.pmodes[0].enabled = htole32(1);
 	push_response(cmd, &resp, sizeof(resp));
 	return RESPONSE_SENT;
@@ -606,7 +536,7 @@ static uint32_t cmd_get_edid(struct gpu_cmd *cmd)
 	if (!vu_has_feature(&cmd->dev->vu, VIRTIO_GPU_F_EDID) ||
 	    le32toh(req->scanout) >= NUM_SCANOUTS)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
-	build_edid(resp.edid);
+	vv_display_edid(resp.edid, cmd->dev->mode_width, cmd->dev->mode_height);
 	resp.size = htole32(128);
 	push_response(cmd, &resp, sizeof(resp));
 	return RESPONSE_SENT;
@@ -1062,11 +992,12 @@ static const struct vu_dev_ops gpu_ops = {
 	.handle_message = gpu_handle_message,
 };
 
-struct vv_gpu_dev *vv_gpu_dev_new(struct vv_object_table *objects)
+struct vv_gpu_dev *vv_gpu_dev_new(struct vv_object_table *objects, uint32_t display_width,
+				  uint32_t display_height)
 {
 	struct vv_gpu_dev *dev;
 
-	if (!objects)
+	if (!objects || !vv_display_size_valid(display_width, display_height))
 		return NULL;
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
@@ -1078,6 +1009,8 @@ struct vv_gpu_dev *vv_gpu_dev_new(struct vv_object_table *objects)
 		return NULL;
 	}
 	dev->objects = objects;
+	dev->mode_width = display_width;
+	dev->mode_height = display_height;
 	dev->display_fd = -1;
 	vu_init(&dev->vu, "gpu", GPU_NUM_QUEUES, &gpu_ops);
 	return dev;

@@ -8,13 +8,19 @@
 #ifndef VV_GPU_DEV_H
 #define VV_GPU_DEV_H
 
+#include <stdint.h>
+
 #include "vhost_user.h"
 
 struct vv_gpu_dev;
 struct vv_object_table;
 
-/* objects: the UUID table shared with the video device (required). */
-struct vv_gpu_dev *vv_gpu_dev_new(struct vv_object_table *objects);
+/*
+ * objects: the UUID table shared with the video device (required); the
+ * display mode offered to the guest (vv_display_size_valid()).
+ */
+struct vv_gpu_dev *vv_gpu_dev_new(struct vv_object_table *objects, uint32_t display_width,
+				  uint32_t display_height);
 void vv_gpu_dev_free(struct vv_gpu_dev *dev);
 struct vu_dev *vv_gpu_dev_vu(struct vv_gpu_dev *dev);
 /*

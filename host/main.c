@@ -21,6 +21,7 @@
 
 #include "../include/virtio_video.h"
 #include "codec.h"
+#include "display_edid.h"
 #include "gpu_dev.h"
 #include "log.h"
 #include "object_table.h"
@@ -43,6 +44,8 @@ static void usage(FILE *f)
 		"  --gpu-socket-path PATH  also serve a virtio-gpu 2D device (for QEMU's\n"
 		"                       vhost-user-gpu-pci) on PATH, whose resource UUIDs\n"
 		"                       the video device accepts as virtio objects\n"
+		"  --display-size WxH   the GPU's display mode, in display info and EDID\n"
+		"                       (default 1024x768; 320x200 to 3840x2160, W even)\n"
 		"  --backend NAME       codec plugin (default ffmpeg)\n"
 		"  --plugin-dir DIR     where plugins live (default: plugins/ next to\n"
 		"                       the executable, or $VV_PLUGIN_DIR)\n"
@@ -352,6 +355,7 @@ int main(int argc, char **argv)
 		{ "socket-path", required_argument, NULL, 's' },
 		{ "fd", required_argument, NULL, 'f' },
 		{ "gpu-socket-path", required_argument, NULL, 'g' },
+		{ "display-size", required_argument, NULL, 'D' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "plugin-dir", required_argument, NULL, 'p' },
 		{ "threads", required_argument, NULL, 't' },
@@ -367,6 +371,7 @@ int main(int argc, char **argv)
 	};
 	const char *socket_path = NULL, *backend = "ffmpeg", *plugin_dir = NULL;
 	const char *gpu_socket_path = NULL;
+	uint32_t display_width = VV_DISPLAY_DEFAULT_WIDTH, display_height = VV_DISPLAY_DEFAULT_HEIGHT;
 	struct vv_object_table *objects = NULL;
 	struct vv_gpu_dev *gpu = NULL;
 	struct vv_codec_options codec_options = { 0 };
@@ -399,6 +404,14 @@ int main(int argc, char **argv)
 			break;
 		case 'g':
 			gpu_socket_path = optarg;
+			break;
+		case 'D':
+			if (!vv_display_size_parse(optarg, &display_width, &display_height)) {
+				log_error("--display-size %s: want WxH, %ux%u to %ux%u, W even",
+					  optarg, VV_DISPLAY_MIN_WIDTH, VV_DISPLAY_MIN_HEIGHT,
+					  VV_DISPLAY_MAX_WIDTH, VV_DISPLAY_MAX_HEIGHT);
+				return 2;
+			}
 			break;
 		case 'b':
 			backend = optarg;
@@ -495,7 +508,7 @@ int main(int argc, char **argv)
 	/* One UUID table: the GPU assigns, the video device resolves. */
 	if (gpu_socket_path) {
 		objects = vv_object_table_new();
-		gpu = objects ? vv_gpu_dev_new(objects) : NULL;
+		gpu = objects ? vv_gpu_dev_new(objects, display_width, display_height) : NULL;
 		if (!gpu)
 			return 1;
 	}

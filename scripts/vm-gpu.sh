@@ -6,23 +6,32 @@
 #                      its video device then accepts GPU resource UUIDs). Without
 #                      a built daemon: QEMU's own virtio-gpu-pci, with a warning.
 #   --gpu=qemu         QEMU's own virtio-gpu-pci (no RESOURCE_UUID) in any case.
+#   --display-size WxH (implies --gpu) the display mode the GPU offers (daemon
+#                      --display-size; xres/yres of QEMU's virtio-gpu-pci)
 #   --screenshot FILE  (implies --gpu) save the guest display as PNG through QMP
 #                      screendump, taken when the guest reports its status (and
-#                      every 2 s before, so a guest that dies still leaves one).
+#                      every 2 s before, so a guest that dies still leaves one);
+#                      a guest command that creates $VV_OUT/shot-now gets
+#                      the screenshot then, and $VV_OUT/shot-done when it is taken.
 # It uses vm-run's variables: gpu, device, daemon, sockdir, logdir, qdir, vv_say.
 
 vv_screenshot=''
 vv_gpu_backend=''	# vhost-user (our daemon) or qemu (virtio-gpu-pci; --gpu=qemu)
 vv_gpu_daemon_argv=()	# what the daemon needs for it
 vv_gpu_last_shot=0
+vv_display_size=''	# --display-size; empty: the device's default (1024x768)
 
-# vv_gpu_set_option --screenshot FILE | --screenshot=FILE
+# vv_gpu_set_option --screenshot FILE | --screenshot=FILE | --display-size WxH
 vv_gpu_set_option() {
 	case $1 in
 	--screenshot) vv_screenshot=${2:?--screenshot needs a file} ;;
 	--screenshot=*) vv_screenshot=${1#*=} ;;
+	--display-size)
+		vv_display_size=${2:?--display-size needs WxH}
+		[[ $vv_display_size =~ ^[1-9][0-9]*x[1-9][0-9]*$ ]] ||
+			vv_die "--display-size $vv_display_size: want WxH (e.g. 1280x720)" ;;
 	esac
-	case $vv_screenshot in /*) ;; *) vv_screenshot=$PWD/$vv_screenshot ;; esac
+	case $vv_screenshot in /* | '') ;; *) vv_screenshot=$PWD/$vv_screenshot ;; esac
 	gpu=1
 }
 
@@ -32,7 +41,8 @@ vv_gpu_wants_daemon() {
 	[ "$vv_gpu_backend" = qemu ] && return 1
 	if [ -x "$daemon" ]; then
 		vv_gpu_backend=vhost-user
-		vv_gpu_daemon_argv=(--gpu-socket-path "$sockdir/gpu.sock")
+		vv_gpu_daemon_argv=(--gpu-socket-path "$sockdir/gpu.sock"
+				    ${vv_display_size:+--display-size "$vv_display_size"})
 		return 0
 	fi
 	vv_gpu_backend=qemu
@@ -52,7 +62,7 @@ vv_gpu_qemu_args() {
 		printf '%s\n' -chardev "socket,id=vgpu,path=$sockdir/gpu.sock" \
 			-device vhost-user-gpu-pci,chardev=vgpu ;;
 	qemu)
-		printf '%s\n' -device virtio-gpu-pci ;;
+		printf '%s\n' -device "virtio-gpu-pci${vv_display_size:+,xres=${vv_display_size%x*},yres=${vv_display_size#*x}}" ;;
 	esac
 	if [ -n "$vv_screenshot" ]; then
 		printf '%s\n' -qmp "unix:$sockdir/qmp.sock,server=on,wait=off"
@@ -106,7 +116,13 @@ vv_gpu_tick() {
 	local now
 	[ -n "$vv_screenshot" ] && [ -S "$sockdir/qmp.sock" ] || return 0
 	now=$(date +%s)
-	if [ -f "$logdir/status" ] && [ "$vv_gpu_last_shot" != final ]; then
+	if [ -f "$logdir/shot-now" ] && [ "$vv_gpu_last_shot" != final ]; then
+		# The guest asked for this moment (scripts/vm-guest/demo.sh): it is
+		# the screenshot; none is taken later.
+		rm -f "$logdir/shot-now"
+		vv_gpu_screendump "$vv_screenshot" && vv_gpu_last_shot=final
+		: >"$logdir/shot-done"
+	elif [ -f "$logdir/status" ] && [ "$vv_gpu_last_shot" != final ]; then
 		vv_gpu_screendump "$vv_screenshot" && vv_gpu_last_shot=final
 		: >"$logdir/shot-done"	# the guest may power off now
 	elif [ "$vv_gpu_last_shot" != final ] && [ $(( now - vv_gpu_last_shot )) -ge 2 ]; then

@@ -165,25 +165,48 @@ static uint32_t create_object_resource(uint32_t stream, uint32_t id, const uint8
 
 /* ---- check: GPU device rules ---- */
 
+/* The mode the daemon is expected to offer (--display), the EDID's copy (--edid-out). */
+static uint32_t want_width = 1024, want_height = 768;
+static const char *edid_out;
+
 static void check_display(void)
 {
 	struct virtio_gpu_ctrl_hdr c = { .type = VIRTIO_GPU_CMD_GET_DISPLAY_INFO };
 	struct virtio_gpu_cmd_get_edid e = { .hdr.type = VIRTIO_GPU_CMD_GET_EDID };
 	struct virtio_gpu_resp_display_info info;
 	struct virtio_gpu_resp_edid edid;
+	const uint8_t *t = edid.edid + 54;	/* the first detailed timing: the preferred mode */
+	uint32_t clock_hz, h_total, v_total, mhz_x100;
 	uint8_t sum = 0;
 
 	gpu_submit(0, &c, sizeof(c), &info, sizeof(info));
 	check(info.hdr.type == VIRTIO_GPU_RESP_OK_DISPLAY_INFO && info.pmodes[0].enabled &&
-	      info.pmodes[0].r.width && info.pmodes[0].r.height && !info.pmodes[1].enabled,
-	      "GET_DISPLAY_INFO: scanout 0 %ux%u enabled", info.pmodes[0].r.width,
-	      info.pmodes[0].r.height);
+	      info.pmodes[0].r.width == want_width && info.pmodes[0].r.height == want_height &&
+	      !info.pmodes[1].enabled,
+	      "GET_DISPLAY_INFO: scanout 0 %ux%u enabled (want %ux%u)", info.pmodes[0].r.width,
+	      info.pmodes[0].r.height, want_width, want_height);
 	gpu_submit(0, &e, sizeof(e), &edid, sizeof(edid));
 	for (int i = 0; i < 128; i++)
 		sum = (uint8_t)(sum + edid.edid[i]);
 	check(edid.hdr.type == VIRTIO_GPU_RESP_OK_EDID && edid.size == 128 && !sum &&
 	      !memcmp(edid.edid, "\0\xff\xff\xff\xff\xff\xff\0", 8),
 	      "GET_EDID: 128-byte block, header and checksum valid");
+	clock_hz = (uint32_t)(t[0] | t[1] << 8) * 10000;
+	h_total = (uint32_t)(t[2] | (t[4] >> 4) << 8) + (uint32_t)(t[3] | (t[4] & 15) << 8);
+	v_total = (uint32_t)(t[5] | (t[7] >> 4) << 8) + (uint32_t)(t[6] | (t[7] & 15) << 8);
+	mhz_x100 = h_total && v_total ? (uint32_t)((uint64_t)clock_hz * 100 / h_total / v_total) : 0;
+	check((uint32_t)(t[2] | (t[4] >> 4) << 8) == want_width &&
+	      (uint32_t)(t[5] | (t[7] >> 4) << 8) == want_height && mhz_x100 >= 5950 &&
+	      mhz_x100 <= 6050,
+	      "GET_EDID: preferred timing %ux%u at %u.%02u Hz (want %ux%u at 60)",
+	      t[2] | (t[4] >> 4) << 8, t[5] | (t[7] >> 4) << 8, mhz_x100 / 100, mhz_x100 % 100,
+	      want_width, want_height);
+	if (edid_out) {
+		FILE *f = fopen(edid_out, "wb");
+
+		if (!f || fwrite(edid.edid, 128, 1, f) != 1 || fclose(f))
+			die("cannot write %s", edid_out);
+	}
 	e.scanout = 1;
 	gpu_submit(0, &e, sizeof(e), &edid, sizeof(edid));
 	check(edid.hdr.type == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "GET_EDID of scanout 1 refused");
@@ -1175,7 +1198,8 @@ static uint32_t coded_format_of(const char *name)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: vv-gpu-client --video-socket V --gpu-socket G check\n"
+		"usage: vv-gpu-client --video-socket V --gpu-socket G check [--display WxH]\n"
+		"                     [--edid-out FILE]   (the mode the daemon must offer, default 1024x768)\n"
 		"       vv-gpu-client --video-socket V --gpu-socket G fuzz [--iterations N]\n"
 		"       vv-gpu-client --video-socket V --gpu-socket G decode --codec C --input F\n"
 		"                     --output OUT [--format nv12|bgra] [--hostile] [--scatter]\n");
@@ -1195,6 +1219,8 @@ int main(int argc, char **argv)
 		{ "scatter", no_argument, NULL, 'S' },
 		{ "iterations", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "display", required_argument, NULL, 'D' },
+		{ "edid-out", required_argument, NULL, 'E' },
 		{ 0 },
 	};
 	const char *video_path = NULL, *gpu_path = NULL, *codec = NULL, *input = NULL,
@@ -1224,6 +1250,11 @@ int main(int argc, char **argv)
 		case 'S': scatter_backing = true; break;
 		case 'n': iterations = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 't': timeout_ms = atoi(optarg); break;
+		case 'D':
+			if (sscanf(optarg, "%ux%u", &want_width, &want_height) != 2)
+				usage();
+			break;
+		case 'E': edid_out = optarg; break;
 		default: usage();
 		}
 	}
