@@ -1,7 +1,7 @@
 # virtio-video suite: top-level build.
 #   make          build everything that can be built here
 #   make check    install dependencies, build, run all tests (native and VM)
-#   make demo     decode a generated clip with gst-launch-1.0 in a guest
+#   make demo     720p in a guest: device vs software decode, MD5, a PNG
 #   make bench    the benchmark report (build/bench/report.{md,csv,png})
 # Components add themselves through mk/*.mk (ALL_TARGETS, CHECK_DEPS).
 

@@ -2,7 +2,7 @@
 # kernel and initramfs. All of it lives in the cache outside the clone
 # (${XDG_CACHE_HOME:-~/.cache}/virtio-video-suite), so a clean clone reuses it.
 #   make vm-image   build QEMU (cold: ~2-5 min) and prepare the guest (~10 s)
-#   make demo       decode a generated clip in the guest (needs kernel/*.ko)
+#   make demo       720p in a guest: device vs software, MD5, a PNG of the display
 .PHONY: vm-image qemu demo
 
 qemu:
