@@ -26,7 +26,7 @@ client=$VV_BUILD/vv-client
 need_streams h264.h264
 # Downloads of the clean root's apt, kept between runs (next to the base).
 VV_CACHE_DEB=${VV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-video-suite}/deb-chroot/archives
-for t in dpkg-buildpackage dh help2man lintian mmdebstrap setpriv unshare; do
+for t in dpkg-buildpackage dh help2man lintian mmdebstrap setpriv unshare systemd-analyze; do
 	command -v $t >/dev/null || fail "no $t (make deps: scripts/packages/deb.txt)"
 done
 
@@ -70,6 +70,7 @@ gst_libs=$(in_root dpkg-query -W -f='${binary:Package}\n' 'libgstreamer*' 2>/dev
 [ -z "$gst_libs" ] || fail "the FFmpeg-only install pulled in GStreamer: $gst_libs"
 echo "ok   apt-get install ./$(basename "$deb"): $(grep -c '^Setting up' "$TMP/apt.log") packages set up, no GStreamer library"
 apt_in_root install "/tmp/debs/$(basename "$gdeb")"
+apt_in_root autoclean
 echo "ok   apt-get install ./$(basename "$gdeb")"
 uid=$(in_root id -u vhost-user-video) || fail "no vhost-user-video user after install"
 gid=$(in_root id -g vhost-user-video) || fail "no vhost-user-video group after install"
@@ -80,13 +81,11 @@ echo "ok   system user vhost-user-video uid $uid gid $gid shell $shell"
 # ---- the unit, as systemd would run it ----
 unit=$root/lib/systemd/system/vhost-user-video@.service
 [ -f "$unit" ] || fail "no unit at ${unit#"$root"}"
-if command -v systemd-analyze >/dev/null; then
-	SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no --root="$root" \
-		vhost-user-video@deb.service >"$TMP/verify.out" 2>&1 ||
-		{ cat "$TMP/verify.out"; fail "systemd-analyze verify rejects the unit"; }
-	[ ! -s "$TMP/verify.out" ] || { cat "$TMP/verify.out"; fail "systemd-analyze verify warns about the unit"; }
-	echo "ok   systemd-analyze verify: no warning"
-fi
+SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no --root="$root" \
+	vhost-user-video@deb.service >"$TMP/verify.out" 2>&1 ||
+	{ cat "$TMP/verify.out"; fail "systemd-analyze verify rejects the unit"; }
+[ ! -s "$TMP/verify.out" ] || { cat "$TMP/verify.out"; fail "systemd-analyze verify warns about the unit"; }
+echo "ok   systemd-analyze verify: no warning"
 ukey() { sed -n "s/^$1=//p" "$unit"; } # every value of KEY in [Service], one a line
 user=$(ukey User) group=$(ukey Group) umask=$(ukey UMask) nnp=$(ukey NoNewPrivileges)
 rtdir=$(ukey RuntimeDirectory) rtmode=$(ukey RuntimeDirectoryMode) cachedir=$(ukey CacheDirectory)
