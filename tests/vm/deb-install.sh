@@ -18,6 +18,7 @@
 #    gst-launch-1.0 v4l2h264dec, frames equal to the host decode;
 #  - both daemons exit 0 on SIGTERM.
 . "$(dirname "$0")/lib"
+ok() { echo "ok   [${SECONDS}s] $*"; } # with the time since the start
 [ "$(id -u)" = 0 ] || skip "needs root (mmdebstrap's root mode, chroot)"
 have_daemon || skip "no daemon at $VV_BUILD/vhost-user-video (make host-all)"
 guest_modules || skip "guest driver not built (no kernel/*.ko)"
@@ -36,7 +37,7 @@ done
 grep '^lintian:' "$TMP/make-deb.out" || true
 deb=$(ls "$TMP"/deb/vhost-user-video_*_*.deb)
 gdeb=$(ls "$TMP"/deb/vhost-user-video-gstreamer_*_*.deb)
-echo "ok   built $(basename "$deb") $(basename "$gdeb")"
+ok "built $(basename "$deb") $(basename "$gdeb")"
 
 # ---- a clean Debian 12 ----
 base=$("$top/scripts/deb-chroot") || fail "no base root (scripts/deb-chroot)"
@@ -68,15 +69,36 @@ in_root dpkg-query -W -f='${Status}\n' vhost-user-video | grep -qx 'install ok i
 	fail "vhost-user-video is not installed"
 gst_libs=$(in_root dpkg-query -W -f='${binary:Package}\n' 'libgstreamer*' 2>/dev/null || true)
 [ -z "$gst_libs" ] || fail "the FFmpeg-only install pulled in GStreamer: $gst_libs"
-echo "ok   apt-get install ./$(basename "$deb"): $(grep -c '^Setting up' "$TMP/apt.log") packages set up, no GStreamer library"
+ok "apt-get install ./$(basename "$deb"): $(grep -c '^Setting up' "$TMP/apt.log") packages set up, no GStreamer library"
 apt_in_root install "/tmp/debs/$(basename "$gdeb")"
 apt_in_root autoclean
-echo "ok   apt-get install ./$(basename "$gdeb")"
+ok "apt-get install ./$(basename "$gdeb")"
 uid=$(in_root id -u vhost-user-video) || fail "no vhost-user-video user after install"
 gid=$(in_root id -g vhost-user-video) || fail "no vhost-user-video group after install"
 shell=$(in_root getent passwd vhost-user-video | cut -d: -f7)
 [ "$uid" -lt 1000 ] || fail "vhost-user-video is not a system user (uid $uid)"
-echo "ok   system user vhost-user-video uid $uid gid $gid shell $shell"
+ok "system user vhost-user-video uid $uid gid $gid shell $shell"
+
+# ---- what the package says about the daemon ----
+ver=$(in_root dpkg-query -W -f='${Version}' vhost-user-video)
+[ "$(in_root vhost-user-video --version)" = "vhost-user-video $ver" ] ||
+	fail "--version says '$(in_root vhost-user-video --version)', the package is $ver"
+desc=$root/usr/share/vhost-user-video/vhost-user-video.json
+[ -f "$desc" ] || fail "no back-end descriptor ${desc#"$root"}"
+dtype=$(sed -n 's/.*"type": *"\([^"]*\)".*/\1/p' "$desc")
+dbin=$(sed -n 's/.*"binary": *"\([^"]*\)".*/\1/p' "$desc")
+[ -x "$root$dbin" ] || fail "the descriptor's binary $dbin is not installed"
+ctype=$(in_root "$dbin" --print-capabilities 2>/dev/null | sed -n 's/.*"type": *"\([^"]*\)".*/\1/p')
+[ -n "$dtype" ] && [ "$dtype" = "$ctype" ] ||
+	fail "descriptor type '$dtype', $dbin --print-capabilities says '$ctype'"
+man=$root/usr/share/man/man1/vhost-user-video.1.gz
+# The man page is --help's: every option of the installed daemon is in it.
+opts=$(in_root vhost-user-video --help | grep -oE -- '--[a-z][a-z-]+' | sort -u)
+[ -n "$opts" ] && [ -s "$man" ] || fail "no man page or no options in --help"
+for o in $opts; do
+	zcat "$man" | sed 's/\\-/-/g' | grep -q -- "$o" || fail "the man page lacks $o"
+done
+ok "--version $ver; descriptor: type $dtype = --print-capabilities of $dbin; man page: $(echo $opts | wc -w) options"
 
 # ---- the unit, as systemd would run it ----
 unit=$root/lib/systemd/system/vhost-user-video@.service
@@ -85,7 +107,7 @@ SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no --root="$root" \
 	vhost-user-video@deb.service >"$TMP/verify.out" 2>&1 ||
 	{ cat "$TMP/verify.out"; fail "systemd-analyze verify rejects the unit"; }
 [ ! -s "$TMP/verify.out" ] || { cat "$TMP/verify.out"; fail "systemd-analyze verify warns about the unit"; }
-echo "ok   systemd-analyze verify: no warning"
+ok "systemd-analyze verify: no warning"
 ukey() { sed -n "s/^$1=//p" "$unit"; } # every value of KEY in [Service], one a line
 user=$(ukey User) group=$(ukey Group) umask=$(ukey UMask) nnp=$(ukey NoNewPrivileges)
 rtdir=$(ukey RuntimeDirectory) rtmode=$(ukey RuntimeDirectoryMode) cachedir=$(ukey CacheDirectory)
@@ -129,7 +151,7 @@ stop_unit() { # INSTANCE: SIGTERM, exit 0
 	wait "${!pid}" || rc=$?
 	printf -v "$pid" %s ''
 	[ $rc = 0 ] || { cat "$TMP/$1.log"; fail "$1: exit status $rc after SIGTERM"; }
-	echo "ok   $1: exit 0 on SIGTERM"
+	ok "$1: exit 0 on SIGTERM"
 }
 pid_ff='' pid_gst=''
 cleanup() {
@@ -163,7 +185,7 @@ for s in "$sock_ff" "$sock_gst"; do
 done
 dperm=$(stat -c '%a %u:%g' "$root/run/vhost-user-video")
 [ "$dperm" = "750 $uid:$gid" ] || fail "/run/vhost-user-video: $dperm, not 750 $uid:$gid"
-echo "ok   sockets srwxrwx--- vhost-user-video:vhost-user-video in a 0750 folder"
+ok "sockets srwxrwx--- vhost-user-video:vhost-user-video in a 0750 folder"
 daemon_uid=$(stat -c %u "/proc/$pid_ff")
 [ "$daemon_uid" = "$uid" ] || fail "the daemon runs as uid $daemon_uid, not $uid"
 
@@ -179,7 +201,7 @@ for inst in ff gst; do
 		{ cat "$TMP/client-$inst.log"; fail "$inst: vv-client in the group failed"; }
 	got=$(md5sum <"$out/$inst.yuv" | cut -d' ' -f1)
 	[ "$got" = "$want" ] || fail "$inst: decode MD5 $got, host $want"
-	echo "ok   $inst: uid 65534 in group $gid decodes h264.h264 ($got)"
+	ok "$inst: uid 65534 in group $gid decodes h264.h264 ($got)"
 done
 if setpriv --reuid=65534 --regid=65534 --clear-groups "$client" --socket "$sock_ff" --codec h264 \
 	--input "$streams/h264.h264" --output "$out/refused.yuv" >"$TMP/client-refused.log" 2>&1; then
@@ -187,7 +209,7 @@ if setpriv --reuid=65534 --regid=65534 --clear-groups "$client" --socket "$sock_
 fi
 grep -qi 'permission denied' "$TMP/client-refused.log" ||
 	{ cat "$TMP/client-refused.log"; fail "outside the group: no 'Permission denied'"; }
-echo "ok   uid 65534 outside the group: $(grep -i -m1 'permission denied' "$TMP/client-refused.log")"
+ok "uid 65534 outside the group: $(grep -i -m1 'permission denied' "$TMP/client-refused.log")"
 
 # ---- a guest on the installed daemon ----
 run_vm deb --socket "$sock_ff" -- bash -c "$(guest_decode gst h264.h264)"
