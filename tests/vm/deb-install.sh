@@ -25,8 +25,9 @@ guest_modules || skip "guest driver not built (no kernel/*.ko)"
 client=$VV_BUILD/vv-client
 [ -x "$client" ] || skip "no $client (make client-all)"
 need_streams h264.h264
-# Downloads of the clean root's apt, kept between runs (next to the base).
-VV_CACHE_DEB=${VV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-video-suite}/deb-chroot/archives
+# The clean root's apt downloads and package lists, kept between runs next to
+# the base (apt-get update then fetches only what changed on the mirror).
+VV_CACHE_DEB=${VV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtio-video-suite}/deb-chroot
 for t in dpkg-buildpackage dh help2man lintian mmdebstrap setpriv unshare systemd-analyze; do
 	command -v $t >/dev/null || fail "no $t (make deps: scripts/packages/deb.txt)"
 done
@@ -45,22 +46,26 @@ root=$TMP/root
 mkdir "$root"
 tar -C "$root" -xf "$base" || fail "cannot unpack $base"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
-mkdir -p "$root/tmp/debs" "$VV_CACHE_DEB"
+mkdir -p "$root/tmp/debs" "$VV_CACHE_DEB/archives" "$VV_CACHE_DEB/lists"
+# No fsync per file (as mmdebstrap does while it builds a root): this root is
+# thrown away, and dpkg unpacks ~400 packages into it.
+echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/vv-unsafe-io"
 cp "$deb" "$gdeb" "$root/tmp/debs/"
 # TMP is private; the unprivileged users below need to reach the root's sockets.
 chmod 0711 "$TMP"
 
 # in_root CMD...: CMD in the root, in a mount namespace of its own with /proc
-# and the cached apt archives (downloads are reused, the root stays fresh).
+# and the cached apt archives and lists (the root itself stays fresh).
 # Every step execs the next: "${in_root[@]}" CMD & leaves CMD's PID in $!.
 in_root=(unshare --mount --propagation private -- sh -c '
-	r=$1 a=$2; shift 2
-	mount -t proc proc "$r/proc" && mount --bind "$a" "$r/var/cache/apt/archives" &&
-		exec chroot "$r" "$@"' sh "$root" "$VV_CACHE_DEB")
+	r=$1 c=$2; shift 2
+	mount -t proc proc "$r/proc" && mount --bind "$c/archives" "$r/var/cache/apt/archives" &&
+		mount --bind "$c/lists" "$r/var/lib/apt/lists" && exec chroot "$r" "$@"' sh "$root" "$VV_CACHE_DEB")
 in_root() { "${in_root[@]}" "$@"; }
-apt_in_root() { # apt-get ARGS... (log: $TMP/apt.log)
+apt_in_root() { # apt-get ARGS... (log: $TMP/apt.log); one run at a time uses the cache
 	echo "== apt-get $*" >>"$TMP/apt.log"
-	in_root env DEBIAN_FRONTEND=noninteractive apt-get -q -y "$@" >>"$TMP/apt.log" 2>&1 ||
+	flock "$VV_CACHE_DEB/.apt-lock" "${in_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+		apt-get -q -y "$@" >>"$TMP/apt.log" 2>&1 ||
 		{ tail -n 30 "$TMP/apt.log"; fail "apt-get $* failed in the clean root"; }
 }
 apt_in_root update
