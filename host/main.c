@@ -27,6 +27,22 @@
 #include "object_table.h"
 #include "video_dev.h"
 
+/*
+ * The plugin folder when neither --plugin-dir nor $VV_PLUGIN_DIR names one:
+ * an installed daemon has it compiled in (make PLUGIN_DIR=...: the package's
+ * multiarch folder); the build tree's daemon finds plugins/ next to itself.
+ */
+#ifdef VV_PLUGIN_DIR
+#define VV_PLUGIN_DIR_HELP VV_PLUGIN_DIR
+#else
+#define VV_PLUGIN_DIR_HELP "plugins/ next to the executable"
+#endif
+
+/* make sets it from debian/changelog (mk/host.mk). */
+#ifndef VV_VERSION
+#define VV_VERSION "unknown"
+#endif
+
 static volatile sig_atomic_t terminate;
 
 static void on_signal(int sig)
@@ -47,8 +63,8 @@ static void usage(FILE *f)
 		"  --display-size WxH   the GPU's display mode, in display info and EDID\n"
 		"                       (default 1024x768; 320x200 to 3840x2160, W even)\n"
 		"  --backend NAME       codec plugin (default ffmpeg)\n"
-		"  --plugin-dir DIR     where plugins live (default: plugins/ next to\n"
-		"                       the executable, or $VV_PLUGIN_DIR)\n"
+		"  --plugin-dir DIR     where plugins live (default: $VV_PLUGIN_DIR, else\n"
+		"                       " VV_PLUGIN_DIR_HELP ")\n"
 		"  --threads N          codec threads (default: the plugin decides)\n"
 		"  --backend-opt KEY=VALUE  a plugin option (repeatable); the plugin\n"
 		"                       refuses keys it does not know (ffmpeg: hwaccel,\n"
@@ -65,10 +81,12 @@ static void usage(FILE *f)
 		"  --no-per-resource-mem  do not offer feature bit 16\n"
 		"                       (PER_RESOURCE_MEM_TYPE): planes_layout bits 30/31 are\n"
 		"                       refused, as on crosvm's device\n"
-		"  --print-capabilities print the vhost-user backend capabilities as JSON,\n"
+		"  --print-capabilities\n"
+		"                       print the vhost-user backend capabilities as JSON,\n"
 		"                       with the plugin and what serves each codec (loads\n"
 		"                       the plugin with the other options)\n"
-		"  -v, --verbose        debug logging\n");
+		"  -v, --verbose        debug logging\n"
+		"  --version            print the version and exit\n");
 }
 
 static const struct vv_codec_ops *load_plugin(const char *dir, const char *name)
@@ -102,14 +120,17 @@ static const struct vv_codec_ops *load_plugin(const char *dir, const char *name)
 static void default_plugin_dir(char *buf, size_t len)
 {
 	const char *env = getenv("VV_PLUGIN_DIR");
-	char exe[PATH_MAX];
-	ssize_t n;
 
 	if (env && *env) {
 		snprintf(buf, len, "%s", env);
 		return;
 	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+#ifdef VV_PLUGIN_DIR
+	snprintf(buf, len, "%s", VV_PLUGIN_DIR);
+#else
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
 	if (n <= 0) {
 		snprintf(buf, len, "plugins");
 		return;
@@ -118,6 +139,7 @@ static void default_plugin_dir(char *buf, size_t len)
 	*strrchr(exe, '/') = 0;
 	if (snprintf(buf, len, "%s/plugins", exe) >= (int)len)
 		snprintf(buf, len, "plugins");
+#endif
 }
 
 static const char *coded_format_name(uint32_t format)
@@ -367,6 +389,7 @@ int main(int argc, char **argv)
 		{ "print-capabilities", no_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	const char *socket_path = NULL, *backend = "ffmpeg", *plugin_dir = NULL;
@@ -477,6 +500,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("vhost-user-video %s\n", VV_VERSION);
 			return 0;
 		default:
 			usage(stderr);

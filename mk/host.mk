@@ -9,6 +9,16 @@ HOST_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
 HOST_LDFLAGS += -fsanitize=address,undefined
 endif
 
+# Packaging (debian/rules): PLUGIN_DIR compiles in the installed plugin
+# folder (else the daemon looks in plugins/ next to itself, as in build/);
+# DIST_CFLAGS and DIST_LDFLAGS (dpkg-buildflags: hardening) come last.
+PLUGIN_DIR ?=
+ifneq ($(PLUGIN_DIR),)
+HOST_CFLAGS += -DVV_PLUGIN_DIR='"$(PLUGIN_DIR)"'
+endif
+HOST_CFLAGS += $(DIST_CFLAGS)
+HOST_LDFLAGS += $(DIST_LDFLAGS)
+
 DAEMON_SRCS := $(sort $(wildcard host/*.c))
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 FFMPEG_PKGS := libavcodec libavutil libswscale
@@ -27,6 +37,11 @@ $(BUILD)/obj/pic/host/%.o: host/%.c
 $(BUILD)/obj/ffmpeg/%.o: ffmpeg/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -fPIC -fvisibility=hidden $(shell pkg-config --cflags $(FFMPEG_PKGS)) -c $< -o $@
+
+# --version: the package version, the first line of debian/changelog.
+VV_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog 2>/dev/null)
+$(BUILD)/obj/host/main.o: HOST_CFLAGS += -DVV_VERSION='"$(or $(VV_VERSION),unknown)"'
+$(BUILD)/obj/host/main.o: $(wildcard debian/changelog)
 
 $(BUILD)/vhost-user-video: $(DAEMON_OBJS)
 	$(CC) $(HOST_LDFLAGS) -o $@ $^ -ldl
