@@ -2,7 +2,8 @@
 # backends: ffmpeg (the README's `make demo`, with the daemon's default plugin)
 # scripts/demo as a user runs it: it must end with "MD5 MATCH", report all
 # 300 frames for both decoders with a rate, show frames on the 1280x720
-# display and save a 1280x720 PNG that is one of the clip's frames (mean
+# display, decoded into virtio-gpu resources by UUID only (the daemon's
+# counters), and save a 1280x720 PNG that is one of the clip's frames (mean
 # absolute difference < 3 from the host's decode of the frame it names, a late
 # one: the pipeline had shown most of the 60 frames).
 . "$(dirname "$0")/lib"
@@ -18,6 +19,8 @@ for d in 'device   (v4l2h264dec)' 'software (avdec_h264)'; do
 		fail "no rate for all 300 frames of $d"
 done
 grep -qE '^demo: the device decodes [0-9.]+x as fast as software' "$out" || fail "no device/software ratio"
+grep -qE "^demo: display stream's frame buffers: [1-9][0-9]* virtio-gpu resources by UUID, 0 guest-page buffers" "$out" ||
+	fail "the displayed frames did not go into virtio-gpu resources by UUID only"
 line=$(grep '^demo: picture: ' "$out") || fail "no picture"
 png=$(sed -n 's/^demo: picture: \([^ ]*\) .*/\1/p' <<<"$line")
 read -r k diff < <(sed -n 's/.*(frame \([0-9]*\) of the clip: mean absolute difference \([0-9.]*\) .*/\1 \2/p' <<<"$line")
