@@ -126,7 +126,7 @@ static int thread_count;
 static bool async_mode = true;
 /* async: input a decoder queues before decode() waits for its worker */
 #define MAX_QUEUED_BUFFERS 32
-#define MAX_QUEUED_BYTES (32u << 20)
+static size_t max_queued_bytes = 32u << 20;	/* codec.h max_input_bytes */
 /* Decoded pictures not yet received before the codec is fed no more. */
 #define MAX_HELD_PICTURES 8
 /* async: workers inside a buffer now, and the most at once (logged at fini) */
@@ -180,6 +180,8 @@ static int ff_init(const struct vv_codec_options *options)
 	const char *hwaccel = options->hwaccel, *device = NULL;
 
 	thread_count = options->threads;
+	if (options->max_input_bytes)
+		max_queued_bytes = options->max_input_bytes;
 	av_log_set_level(AV_LOG_ERROR);
 	for (unsigned int i = 0; i < options->num_backend_opts; i++) {
 		const char *opt = options->backend_opts[i];
@@ -788,7 +790,7 @@ static int queue_input(struct vv_decoder *d, const struct iovec *iov, unsigned i
 	 */
 	pthread_mutex_lock(&d->lock);
 	if (!eos && d->in_count && (d->in_count >= MAX_QUEUED_BUFFERS ||
-				    d->in_bytes + total > MAX_QUEUED_BYTES)) {
+				    d->in_bytes + total > max_queued_bytes)) {
 		d->refused = true;
 		pthread_mutex_unlock(&d->lock);
 		return VV_CODEC_AGAIN;

@@ -46,7 +46,7 @@
 #define SINK_MAX_BUFFERS 8
 /* Bitstream appsrc holds before decode() answers VV_CODEC_AGAIN. */
 #define SRC_MAX_BUFFERS 32
-#define SRC_MAX_BYTES (32u << 20)
+static size_t src_max_bytes = 32u << 20;	/* codec.h max_input_bytes */
 
 #define NUM_CODECS GS_NUM_CODECS
 
@@ -114,6 +114,8 @@ static int gs_init(const struct vv_codec_options *options)
 	GError *err = NULL;
 
 	gs_threads = options->threads;
+	if (options->max_input_bytes)
+		src_max_bytes = options->max_input_bytes;
 	if (options->hwaccel && strcmp(options->hwaccel, "none") &&
 	    strcmp(options->hwaccel, "auto")) {
 		fprintf(stderr, TAG "hwaccel=%s: not a GStreamer option; pick a hardware decoder "
@@ -603,7 +605,7 @@ static int gs_decode(struct vv_decoder *d, const struct iovec *iov, unsigned int
 	 */
 	if (gst_app_src_get_current_level_buffers(GST_APP_SRC(d->src)) &&
 	    (gst_app_src_get_current_level_buffers(GST_APP_SRC(d->src)) >= SRC_MAX_BUFFERS ||
-	     gst_app_src_get_current_level_bytes(GST_APP_SRC(d->src)) + total > SRC_MAX_BYTES)) {
+	     gst_app_src_get_current_level_bytes(GST_APP_SRC(d->src)) + total > src_max_bytes)) {
 		g_mutex_lock(&d->lock);
 		d->refused = true;
 		g_mutex_unlock(&d->lock);

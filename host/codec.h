@@ -98,6 +98,12 @@ struct vv_codec_options {
 	 */
 	unsigned int num_backend_opts;
 	const char *const *backend_opts;
+	/*
+	 * Bitstream bytes one decoder may hold queued (copied, not decoded
+	 * yet) before decode() answers VV_CODEC_AGAIN (--limit input-bytes=);
+	 * 0: the plugin's own default.
+	 */
+	size_t max_input_bytes;
 };
 
 /* One plane of a raw frame, in memory the daemon mapped for the plugin. */

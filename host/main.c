@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../include/virtio_video.h"
+#include "budget.h"
 #include "codec.h"
 #include "gpu_dev.h"
 #include "log.h"
@@ -65,7 +66,10 @@ static void usage(FILE *f)
 		"  --print-capabilities print the vhost-user backend capabilities as JSON,\n"
 		"                       with the plugin and what serves each codec (loads\n"
 		"                       the plugin with the other options)\n"
-		"  -v, --verbose        debug logging\n");
+		"  --limit NAME=VALUE   change a budget (repeatable); over one the guest\n"
+		"                       gets ERR_OUT_OF_MEMORY or waits. NAME, default:\n");
+	vv_limits_usage(f);
+	fprintf(f, "  -v, --verbose        debug logging\n");
 }
 
 static const struct vv_codec_ops *load_plugin(const char *dir, const char *name)
@@ -252,7 +256,7 @@ static void gpu_connection_end(void *gpu)
 }
 
 #define MAX_ENDPOINTS 2
-/* Decoder fds polled at most per round (one per stream: 256 streams). */
+/* Decoder fds polled at most per round (one per stream: at most 256 streams). */
 #define MAX_EXTRA_FDS 256
 #define MAX_POLL_FDS (MAX_ENDPOINTS * (1 + VU_MAX_QUEUES) + MAX_EXTRA_FDS)
 
@@ -361,6 +365,7 @@ int main(int argc, char **argv)
 		{ "no-params-ext", no_argument, NULL, 'x' },
 		{ "no-per-resource-mem", no_argument, NULL, 'm' },
 		{ "print-capabilities", no_argument, NULL, 'c' },
+		{ "limit", required_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -459,6 +464,10 @@ int main(int argc, char **argv)
 		case 'c':
 			print_caps = true;
 			break;
+		case 'l':
+			if (!vv_limit_set(optarg))
+				return 2;
+			break;
 		case 'v':
 			vv_log_level = VV_LOG_DEBUG;
 			break;
@@ -471,6 +480,7 @@ int main(int argc, char **argv)
 		}
 	}
 	codec_options.backend_opts = backend_opts;
+	codec_options.max_input_bytes = (size_t)vv_limits.input_bytes;
 	if (optind < argc || (!print_caps && (!socket_path) == (conn_fd < 0))) {
 		usage(stderr);
 		return 2;

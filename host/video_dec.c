@@ -14,8 +14,8 @@
 #include "log.h"
 #include "video_internal.h"
 
-/* Decoded pictures waiting for an OUTPUT resource before input stalls. */
-#define MAX_PENDING_PICTURES 16
+/* Decoded pictures waiting for an OUTPUT resource before input stalls (budget.h). */
+#define MAX_PENDING_PICTURES vv_limits.pending
 #define DEFAULT_BITSTREAM_SIZE (1u << 20)
 #define OUTPUT_MIN_BUFFERS 4
 /*

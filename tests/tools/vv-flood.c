@@ -213,8 +213,9 @@ static void c_entries(unsigned int streams)
 
 	if (!page)
 		fail("out of guest memory");
-	for (unsigned int s = 1; s <= streams && t == VIRTIO_VIDEO_RESP_OK_NODATA; s++) {
+	for (unsigned int s = 1; s <= streams; s++)
 		create_stream(s);
+	for (unsigned int s = 1; s <= streams && t == VIRTIO_VIDEO_RESP_OK_NODATA; s++) {
 		for (unsigned int r = 1; r <= RESOURCES; r++) {
 			t = input_resource(s, r, page, 4096, ENTRIES);
 			if (t != VIRTIO_VIDEO_RESP_OK_NODATA)

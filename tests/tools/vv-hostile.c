@@ -940,15 +940,16 @@ static void c_limits(void)
 	struct virtio_video_mem_entry e = { .addr = gmem(4096), .length = 4096 };
 	uint32_t i;
 
-	for (i = 1; i <= 256; i++) {
+	/* The default budgets (host/budget.c): 64 streams, 64 resources per queue. */
+	for (i = 1; i <= 64; i++) {
 		uint8_t resp[64];
 
 		c.hdr.stream_id = i;
 		if (vv_sync(&dev, &c, sizeof(c), resp, sizeof(resp), NULL) != VIRTIO_VIDEO_RESP_OK_NODATA)
-			fail("stream %u of 256 refused", i);
+			fail("stream %u of 64 refused", i);
 	}
-	c.hdr.stream_id = 257;
-	expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY, "stream 257");
+	c.hdr.stream_id = 65;
+	expect(&c, sizeof(c), VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY, "stream 65");
 	for (i = 1; i <= 64; i++) {
 		struct {
 			struct virtio_video_resource_create c;
