@@ -8,8 +8,9 @@
 # and 16 MiB of entries; 1 GiB before), and after the
 # streams are destroyed a new stream and resource work, and a decode is
 # bit-exact. Both devices (decoder, encoder). Then --limit: streams=2 and
-# device-entries=131072 (2 such resources) are honoured, a bad --limit is
-# refused at start.
+# device-entries=131072 (2 such resources) are honoured, mappings=0 makes a
+# scattered decode bounce (more bytes copied, still bit-exact), a bad
+# --limit is refused at start.
 . "$(dirname "$0")/lib.bash"
 need_tools
 FLOOD=$VV_BUILD/vv-flood
@@ -51,6 +52,22 @@ grep -q 'STREAM_CREATE: got ERR_OUT_OF_MEMORY' "$TMP/flood.log" ||
 echo "ok: --limit streams=2: the third STREAM_CREATE gets ERR_OUT_OF_MEMORY"
 decode_check h264
 stop_daemon
+
+# mappings: with none allowed, scattered OUTPUT planes go through the bounce
+# buffer (more bytes copied), and the decode stays bit-exact.
+copied() { sed -n 's/.*stream 1 end: .*bytes_copied=\([0-9]*\).*/\1/p' "$DLOG" | tail -n 1; }
+start_daemon
+decode_check h264 --scatter
+sleep 0.2
+views=$(copied)
+stop_daemon
+start_daemon --limit mappings=0
+decode_check h264 --scatter
+sleep 0.2
+bounced=$(copied)
+stop_daemon
+echo "bytes_copied: $views with views, $bounced with --limit mappings=0"
+[ "$bounced" -gt "$views" ] || fail "--limit mappings=0 did not make the daemon bounce"
 
 for bad in streams=0 streams=257 bogus=1 entries=x pending; do
 	if "$DAEMON" --limit "$bad" --print-capabilities >/dev/null 2>"$TMP/err"; then
