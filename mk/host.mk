@@ -9,6 +9,12 @@ HOST_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
 HOST_LDFLAGS += -fsanitize=address,undefined
 endif
 
+# The sandbox's seccomp filter (libseccomp-dev); without it: no_new_privs only.
+SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null)
+ifneq ($(SECCOMP_LIBS),)
+HOST_CFLAGS += -DVV_HAVE_SECCOMP
+endif
+
 DAEMON_SRCS := $(sort $(wildcard host/*.c))
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 FFMPEG_PKGS := libavcodec libavutil libswscale
@@ -29,7 +35,7 @@ $(BUILD)/obj/ffmpeg/%.o: ffmpeg/%.c
 	$(CC) $(HOST_CFLAGS) -fPIC -fvisibility=hidden $(shell pkg-config --cflags $(FFMPEG_PKGS)) -c $< -o $@
 
 $(BUILD)/vhost-user-video: $(DAEMON_OBJS)
-	$(CC) $(HOST_LDFLAGS) -o $@ $^ -ldl
+	$(CC) $(HOST_LDFLAGS) -o $@ $^ -ldl $(SECCOMP_LIBS)
 
 $(BUILD)/plugins/vv-ffmpeg.so: $(FFMPEG_OBJS) $(PLUGIN_COMMON_OBJS)
 	@mkdir -p $(dir $@)
