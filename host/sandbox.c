@@ -141,8 +141,11 @@ static const int allowed[] = {
 	SCMP_SYS(sched_getscheduler), SCMP_SYS(sched_get_priority_min),
 	SCMP_SYS(sched_get_priority_max), SCMP_SYS(getpriority), SCMP_SYS(setpriority),
 	SCMP_SYS(prctl), SCMP_SYS(arch_prctl), SCMP_SYS(getcpu),
-	/* GLib copies the creator's scheduling into new threads; x265 asks NUMA */
+	/* GLib copies the creator's scheduling into new threads; x265's NUMA */
 	SCMP_SYS(sched_getattr), SCMP_SYS(sched_setattr), SCMP_SYS(get_mempolicy),
+	SCMP_SYS(set_mempolicy), SCMP_SYS(mbind),
+	/* ORC (GStreamer's SIMD JIT) may back its code with a temporary file */
+	SCMP_SYS(umask), SCMP_SYS(ftruncate), SCMP_SYS(fallocate),
 	/* signals: SIGTERM/SIGINT in ppoll, sanitizers' and GLib's handlers */
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(sigaltstack), SCMP_SYS(rt_sigtimedwait),
