@@ -16,12 +16,19 @@
  * mode=async (the default) makes the plugin asynchronous (codec.h event_fd):
  * each decoder has a worker thread that runs the parser and
  * avcodec_send_packet/receive_frame. decode() copies the buffer into the
- * worker's input queue (bounded: it waits while 32 buffers or 32 MiB wait
- * there, never for the daemon) and returns; pictures, errors found late
+ * worker's input queue (bounded: while 32 buffers or 32 MiB wait there it
+ * returns VV_CODEC_AGAIN) and returns; pictures, errors found late
  * and the end of a drain go to an output list and the decoder's eventfd is
  * signalled. reset() drops the queued input, stops the worker between two
  * packets, has it flush the codec and the parser, and drops what it made,
  * before it returns. mode=sync decodes inside decode()/flush(), as before.
+ *
+ * Backpressure, both modes: the codec is fed only while fewer than
+ * MAX_HELD_PICTURES decoded pictures wait for receive(). The async worker
+ * waits for room; in sync mode the rest of the buffer is kept (a padded
+ * copy) and decoded from receive() as pictures are taken, and decode()
+ * answers VV_CODEC_AGAIN until it is consumed. One small buffer of many
+ * skipped 1080p frames thus holds a few frames, not all of them.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -74,8 +81,6 @@ struct vv_decoder {
 	bool drain_report;	/* receive() owes VV_CODEC_DRAINED */
 	bool hw_logged;		/* the stream's decode path was logged */
 	int64_t last_timestamp;	/* of the latest bitstream buffer */
-	uint8_t *gather;	/* a scattered buffer made contiguous */
-	size_t gather_size;
 	enum AVPixelFormat hw_format;	/* AV_PIX_FMT_NONE: software decode */
 	struct SwsContext *sws;
 
@@ -95,6 +100,14 @@ struct vv_decoder {
 	int efd;		/* eventfd: readable while receive() may return something */
 	uint32_t info_width, info_height;	/* stream_info(), under lock */
 	int parsed_width, parsed_height;	/* the worker's last published size */
+	pthread_cond_t room;	/* worker: a picture was taken, a reset or quit */
+	bool refused;		/* decode() answered VV_CODEC_AGAIN: signal room */
+
+	/* mode=sync: the part of the last buffer not decoded yet (padded) */
+	uint8_t *rest;
+	size_t rest_cap, rest_off, rest_len;
+	int64_t rest_ts;
+	bool flush_pending;	/* flush() came while rest was left */
 };
 
 static const struct {
@@ -113,7 +126,9 @@ static int thread_count;
 static bool async_mode = true;
 /* async: input a decoder queues before decode() waits for its worker */
 #define MAX_QUEUED_BUFFERS 32
-#define MAX_QUEUED_BYTES (32u << 20)
+static size_t max_queued_bytes = 32u << 20;	/* codec.h max_input_bytes */
+/* Decoded pictures not yet received before the codec is fed no more. */
+#define MAX_HELD_PICTURES 8
 /* async: workers inside a buffer now, and the most at once (logged at fini) */
 static atomic_int busy_now, busy_max;
 static atomic_uint async_decoders;
@@ -165,6 +180,8 @@ static int ff_init(const struct vv_codec_options *options)
 	const char *hwaccel = options->hwaccel, *device = NULL;
 
 	thread_count = options->threads;
+	if (options->max_input_bytes)
+		max_queued_bytes = options->max_input_bytes;
 	av_log_set_level(AV_LOG_ERROR);
 	for (unsigned int i = 0; i < options->num_backend_opts; i++) {
 		const char *opt = options->backend_opts[i];
@@ -323,7 +340,10 @@ static bool emit_frame(struct vv_decoder *d, AVFrame *f)
 			return false;
 	}
 	pthread_mutex_lock(&d->lock);
-	if (current(d)) {
+	/* Backpressure: no more decoding while receive() has enough to take. */
+	while (current(d) && !d->quit && d->count >= MAX_HELD_PICTURES)
+		pthread_cond_wait(&d->room, &d->lock);
+	if (current(d) && !d->quit) {
 		ok = out_push(d, f, 1);
 		if (ok) {
 			f = NULL;
@@ -431,6 +451,7 @@ static void ff_decoder_destroy(struct vv_decoder *d)
 		d->quit = true;
 		atomic_store(&d->abort, true);
 		pthread_cond_signal(&d->work);
+		pthread_cond_broadcast(&d->room);
 		pthread_mutex_unlock(&d->lock);
 		pthread_join(d->thread, NULL);
 	}
@@ -439,6 +460,7 @@ static void ff_decoder_destroy(struct vv_decoder *d)
 		pthread_mutex_destroy(&d->lock);
 		pthread_cond_destroy(&d->work);
 		pthread_cond_destroy(&d->done);
+		pthread_cond_destroy(&d->room);
 		if (d->efd >= 0)
 			close(d->efd);
 	}
@@ -447,7 +469,7 @@ static void ff_decoder_destroy(struct vv_decoder *d)
 	av_parser_close(d->parser);
 	avcodec_free_context(&d->ctx);
 	av_packet_free(&d->pkt);
-	free(d->gather);
+	free(d->rest);
 	sws_freeContext(d->sws);
 	free(d);
 }
@@ -465,6 +487,12 @@ static int start_worker(struct vv_decoder *d)
 		return VV_CODEC_ERR_NOMEM;
 	}
 	if (pthread_cond_init(&d->done, NULL)) {
+		pthread_cond_destroy(&d->work);
+		pthread_mutex_destroy(&d->lock);
+		return VV_CODEC_ERR_NOMEM;
+	}
+	if (pthread_cond_init(&d->room, NULL)) {
+		pthread_cond_destroy(&d->done);
 		pthread_cond_destroy(&d->work);
 		pthread_mutex_destroy(&d->lock);
 		return VV_CODEC_ERR_NOMEM;
@@ -566,22 +594,33 @@ static void restart(struct vv_decoder *d)
 	d->parsed_width = d->parsed_height = 0;
 }
 
-static int parse_chunk(struct vv_decoder *d, const uint8_t *data, int size, int64_t ts)
+/*
+ * Parses and decodes size bytes; *consumed says how many were taken (sync
+ * mode stops early while MAX_HELD_PICTURES wait for receive()).
+ */
+static int parse_chunk(struct vv_decoder *d, const uint8_t *data, int size, int64_t ts,
+		       int *consumed)
 {
-	int status = VV_CODEC_OK;
+	int status = VV_CODEC_OK, total = size;
 
+	*consumed = 0;
 	do {
 		uint8_t *out;
 		int out_size, used, ret;
 
 		if (atomic_load_explicit(&d->abort, memory_order_relaxed))
 			return VV_CODEC_OK;	/* async: a reset() waits */
+		if (!d->async && size > 0 && d->count >= MAX_HELD_PICTURES)
+			return status;	/* sync: receive() goes on from here */
 		used = av_parser_parse2(d->parser, d->ctx, &out, &out_size, data, size, ts, ts, 0);
-		if (used < 0 || (used == 0 && !out_size && size > 0))
+		if (used < 0 || (used == 0 && !out_size && size > 0)) {
+			*consumed = total;	/* the rest of the chunk is skipped */
 			return VV_CODEC_ERR_INVALID_DATA;
+		}
 		publish_info(d);
 		data += used;
 		size -= used;
+		*consumed = total - size;
 		if (out_size) {
 			d->pkt->data = out;
 			d->pkt->size = out_size;
@@ -606,41 +645,16 @@ static int parse_chunk(struct vv_decoder *d, const uint8_t *data, int size, int6
 }
 
 /*
- * Parsers of frame-based codecs (VP8, VP9) take each call as one whole frame,
- * so a buffer scattered over several iovecs is made contiguous first.
+ * Parses and decodes one contiguous, padded bitstream buffer (sync: the
+ * buffer's copy; async: the worker's item); *consumed falls short of left
+ * when sync mode holds MAX_HELD_PICTURES or a reset() waits.
  */
-static const uint8_t *contiguous(struct vv_decoder *d, const struct iovec *iov,
-				 unsigned int iovcnt, size_t *size)
-{
-	size_t total = 0, off = 0;
-
-	for (unsigned int i = 0; i < iovcnt; i++)
-		total += iov[i].iov_len;
-	*size = total;
-	if (iovcnt == 1)
-		return iov[0].iov_base;
-	if (total > d->gather_size) {
-		/* Padded: libavcodec's parsers read past the end. */
-		uint8_t *g = realloc(d->gather, total + AV_INPUT_BUFFER_PADDING_SIZE);
-
-		if (!g)
-			return NULL;
-		memset(g + total, 0, AV_INPUT_BUFFER_PADDING_SIZE);
-		d->gather = g;
-		d->gather_size = total;
-	}
-	for (unsigned int i = 0; i < iovcnt; i++) {
-		memcpy(d->gather + off, iov[i].iov_base, iov[i].iov_len);
-		off += iov[i].iov_len;
-	}
-	return d->gather;
-}
-
-/* Parses and decodes one contiguous bitstream buffer (sync: decode(); async: worker). */
-static int decode_bytes(struct vv_decoder *d, const uint8_t *p, size_t left, uint64_t timestamp)
+static int decode_bytes(struct vv_decoder *d, const uint8_t *p, size_t left, uint64_t timestamp,
+			size_t *consumed)
 {
 	int status = VV_CODEC_OK;
 
+	*consumed = 0;
 	if (d->drained)
 		restart(d);
 	if (!d->parser)
@@ -649,13 +663,16 @@ static int decode_bytes(struct vv_decoder *d, const uint8_t *p, size_t left, uin
 		return VV_CODEC_OK;
 	d->last_timestamp = (int64_t)timestamp;
 	while (left) {
-		int chunk = left > (1u << 30) ? 1 << 30 : (int)left;
-		int ret = parse_chunk(d, p, chunk, (int64_t)timestamp);
+		int chunk = left > (1u << 30) ? 1 << 30 : (int)left, used;
+		int ret = parse_chunk(d, p, chunk, (int64_t)timestamp, &used);
 
 		if (ret == VV_CODEC_ERR_NOMEM)
 			return ret;
 		if (ret < 0)
 			status = ret;
+		*consumed += (size_t)used;
+		if (used < chunk)
+			return status;
 		p += chunk;
 		left -= (size_t)chunk;
 	}
@@ -670,7 +687,9 @@ static int drain_codec(struct vv_decoder *d)
 	if (d->drained)
 		return VV_CODEC_OK;
 	if (d->parser) {
-		ret = parse_chunk(d, NULL, 0, AV_NOPTS_VALUE);
+		int used;
+
+		ret = parse_chunk(d, NULL, 0, AV_NOPTS_VALUE, &used);
 		if (ret == VV_CODEC_ERR_NOMEM)
 			return ret;
 	}
@@ -705,6 +724,7 @@ static void *worker(void *arg)
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
 		struct in_item *item;
+		size_t used;
 		int ret;
 
 		if (!current(d)) {
@@ -729,11 +749,17 @@ static void *worker(void *arg)
 		d->in_count--;
 		d->in_bytes -= item->size;
 		pthread_cond_broadcast(&d->done);
+
+		/* decode() was turned away for want of room: it may come again. */
+		if (d->refused) {
+			d->refused = false;
+			signal_event(d);
+		}
 		pthread_mutex_unlock(&d->lock);
 
 		busy(true);
 		ret = item->eos ? drain_codec(d) :
-		      decode_bytes(d, item->data, item->size, (uint64_t)item->timestamp);
+		      decode_bytes(d, item->data, item->size, (uint64_t)item->timestamp, &used);
 		busy(false);
 		if (ret < 0)
 			report_status(d, ret);
@@ -757,6 +783,19 @@ static int queue_input(struct vv_decoder *d, const struct iovec *iov, unsigned i
 		total += iov[i].iov_len;
 	if (!eos && !total)
 		return VV_CODEC_OK;
+	/*
+	 * Bounded: while the queue is full the daemon keeps the buffer and
+	 * comes back when the worker took one (it signals the eventfd). Only
+	 * the daemon's thread adds items, so the room found here stays.
+	 */
+	pthread_mutex_lock(&d->lock);
+	if (!eos && d->in_count && (d->in_count >= MAX_QUEUED_BUFFERS ||
+				    d->in_bytes + total > max_queued_bytes)) {
+		d->refused = true;
+		pthread_mutex_unlock(&d->lock);
+		return VV_CODEC_AGAIN;
+	}
+	pthread_mutex_unlock(&d->lock);
 	/* libavcodec's parsers read AV_INPUT_BUFFER_PADDING_SIZE past the end. */
 	item = malloc(sizeof(*item) + total + AV_INPUT_BUFFER_PADDING_SIZE);
 	if (!item)
@@ -771,10 +810,6 @@ static int queue_input(struct vv_decoder *d, const struct iovec *iov, unsigned i
 		off += iov[i].iov_len;
 	}
 	pthread_mutex_lock(&d->lock);
-	/* Bounded: the worker always gets on with its queue, so this is brief. */
-	while (d->in_count && (d->in_count >= MAX_QUEUED_BUFFERS ||
-			       d->in_bytes + total > MAX_QUEUED_BYTES))
-		pthread_cond_wait(&d->done, &d->lock);
 	if (d->in_tail)
 		d->in_tail->next = item;
 	else
@@ -787,20 +822,67 @@ static int queue_input(struct vv_decoder *d, const struct iovec *iov, unsigned i
 	return VV_CODEC_OK;
 }
 
+/*
+ * sync: decodes what is left of the last buffer while fewer than
+ * MAX_HELD_PICTURES wait, then a flush() that came meanwhile.
+ */
+static int sync_continue(struct vv_decoder *d)
+{
+	int ret = VV_CODEC_OK;
+	size_t used;
+
+	if (d->rest_off < d->rest_len) {
+		ret = decode_bytes(d, d->rest + d->rest_off, d->rest_len - d->rest_off,
+				   (uint64_t)d->rest_ts, &used);
+		d->rest_off = ret == VV_CODEC_ERR_NOMEM ? d->rest_len : d->rest_off + used;
+	}
+	if (d->rest_off < d->rest_len)
+		return ret;
+	d->rest_off = d->rest_len = 0;
+	if (d->flush_pending && ret != VV_CODEC_ERR_NOMEM) {
+		d->flush_pending = false;
+		if (drain_codec(d) == VV_CODEC_ERR_NOMEM)
+			ret = VV_CODEC_ERR_NOMEM;
+	}
+	return ret;
+}
+
 static int ff_decode(struct vv_decoder *d, const struct iovec *iov, unsigned int iovcnt,
 		     uint64_t timestamp)
 {
-	const uint8_t *p;
-	size_t size;
+	size_t size = 0, off = 0;
 
 	if (d->async)
 		return queue_input(d, iov, iovcnt, timestamp, false);
-	if (!iovcnt)
-		return decode_bytes(d, NULL, 0, timestamp);
-	p = contiguous(d, iov, iovcnt, &size);
-	if (!p)
-		return VV_CODEC_ERR_NOMEM;
-	return decode_bytes(d, p, size, timestamp);
+	/* The last buffer is not all decoded: receive() goes on with it first. */
+	if (d->rest_len || d->flush_pending)
+		return VV_CODEC_AGAIN;
+	for (unsigned int i = 0; i < iovcnt; i++)
+		size += iov[i].iov_len;
+	if (!size)
+		return decode_bytes(d, NULL, 0, timestamp, &off);
+	/*
+	 * A copy, padded as libavcodec's parsers want (they read past the
+	 * end): guest memory may change under the parser, and the part not
+	 * decoded yet stays here until receive() made room.
+	 */
+	if (size + AV_INPUT_BUFFER_PADDING_SIZE > d->rest_cap) {
+		uint8_t *r = realloc(d->rest, size + AV_INPUT_BUFFER_PADDING_SIZE);
+
+		if (!r)
+			return VV_CODEC_ERR_NOMEM;
+		d->rest = r;
+		d->rest_cap = size + AV_INPUT_BUFFER_PADDING_SIZE;
+	}
+	for (unsigned int i = 0; i < iovcnt; i++) {
+		memcpy(d->rest + off, iov[i].iov_base, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	memset(d->rest + size, 0, AV_INPUT_BUFFER_PADDING_SIZE);
+	d->rest_off = 0;
+	d->rest_len = size;
+	d->rest_ts = (int64_t)timestamp;
+	return sync_continue(d);
 }
 
 static int ff_flush(struct vv_decoder *d)
@@ -808,6 +890,10 @@ static int ff_flush(struct vv_decoder *d)
 	if (d->async)
 		return queue_input(d, NULL, 0, 0, true);
 	d->drain_report = true;
+	if (d->rest_len) {
+		d->flush_pending = true;
+		return VV_CODEC_OK;
+	}
 	return drain_codec(d);
 }
 
@@ -816,6 +902,8 @@ static void ff_reset(struct vv_decoder *d)
 	if (!d->async) {
 		out_clear(d);
 		restart(d);
+		d->rest_off = d->rest_len = 0;
+		d->flush_pending = false;
 		return;
 	}
 	pthread_mutex_lock(&d->lock);
@@ -823,6 +911,7 @@ static void ff_reset(struct vv_decoder *d)
 	d->reset_req++;
 	atomic_store(&d->abort, true);
 	pthread_cond_signal(&d->work);
+	pthread_cond_broadcast(&d->room);
 	while (!current(d))
 		pthread_cond_wait(&d->done, &d->lock);
 	out_clear(d);
@@ -868,6 +957,7 @@ static int take_async(struct vv_decoder *d, struct out_entry *e)
 	d->first = (d->first + 1) % d->cap;
 	d->count--;
 	more = d->count > 0;
+	pthread_cond_signal(&d->room);
 	pthread_mutex_unlock(&d->lock);
 	/* The daemon may stop before the list is empty: readable for the rest. */
 	if (more)
@@ -885,13 +975,22 @@ static int ff_receive(struct vv_decoder *d, struct vv_picture *pic)
 			return 0;
 		if (!e.frame)
 			return e.status;
-	} else if (!d->count) {
-		/* Synchronous: after flush() every picture came out above. */
-		if (!d->drain_report)
-			return 0;
-		d->drain_report = false;
-		return VV_CODEC_DRAINED;
 	} else {
+		/* Synchronous: the rest of the last buffer decodes as room is made. */
+		while (!d->count) {
+			int ret;
+
+			if (!d->rest_len && !d->flush_pending) {
+				/* After flush() every picture came out. */
+				if (!d->drain_report)
+					return 0;
+				d->drain_report = false;
+				return VV_CODEC_DRAINED;
+			}
+			ret = sync_continue(d);
+			if (ret < 0 && !d->count)
+				return ret;
+		}
 		e = d->out[d->first];
 		d->first = (d->first + 1) % d->cap;
 		d->count--;

@@ -8,8 +8,9 @@
  * highest-ranked installed video decoder that takes the codec's caps and
  * reaches PLAYING, or the element named by --backend-opt decoder=.
  *
- * Asynchronous (codec.h, ABI 5): decode() copies the bitstream into a
- * GstBuffer (PTS = timestamp) and pushes it; the streaming thread decodes;
+ * Asynchronous (codec.h, ABI 6): decode() copies the bitstream into a
+ * GstBuffer (PTS = timestamp) and pushes it (VV_CODEC_AGAIN while appsrc
+ * holds 32 buffers or 32 MiB: need-data signals the eventfd); the streaming thread decodes;
  * appsink callbacks, caps and bus messages signal an eventfd and receive()
  * pulls what is there without blocking. flush() is EOS (receive() says
  * VV_CODEC_DRAINED once EOS reached appsink), reset() a flush (FLUSH_START +
@@ -43,6 +44,9 @@
 
 /* Pictures appsink holds before the streaming thread waits for receive(). */
 #define SINK_MAX_BUFFERS 8
+/* Bitstream appsrc holds before decode() answers VV_CODEC_AGAIN. */
+#define SRC_MAX_BUFFERS 32
+static size_t src_max_bytes = 32u << 20;	/* codec.h max_input_bytes */
 
 #define NUM_CODECS GS_NUM_CODECS
 
@@ -69,6 +73,7 @@ struct vv_decoder {
 	bool stopped;		/* an error stopped the stream: restart */
 	bool fatal;		/* ... and it cannot go on (format, negotiation) */
 	bool eos;		/* EOS reached appsink */
+	bool refused;		/* decode() said VV_CODEC_AGAIN: need-data signals */
 	uint32_t info_width, info_height;	/* from the parser's caps */
 	struct ts_entry {
 		uint64_t offset, timestamp;
@@ -109,6 +114,8 @@ static int gs_init(const struct vv_codec_options *options)
 	GError *err = NULL;
 
 	gs_threads = options->threads;
+	if (options->max_input_bytes)
+		src_max_bytes = options->max_input_bytes;
 	if (options->hwaccel && strcmp(options->hwaccel, "none") &&
 	    strcmp(options->hwaccel, "auto")) {
 		fprintf(stderr, TAG "hwaccel=%s: not a GStreamer option; pick a hardware decoder "
@@ -383,6 +390,22 @@ static GstPadProbeReturn on_parsed(GstPad *pad, GstPadProbeInfo *info, gpointer 
 
 /* ---- pipelines ---- */
 
+/* appsrc's queue ran dry: a decode() turned away may come again. */
+static void on_need_data(GstAppSrc *src, guint length, gpointer data)
+{
+	struct vv_decoder *d = data;
+	bool refused;
+
+	(void)src;
+	(void)length;
+	g_mutex_lock(&d->lock);
+	refused = d->refused;
+	d->refused = false;
+	g_mutex_unlock(&d->lock);
+	if (refused)
+		signal_event(d);
+}
+
 static gboolean on_seek_data(GstAppSrc *src, guint64 offset, gpointer data)
 {
 	(void)src;
@@ -404,7 +427,7 @@ static bool pipeline_build(struct vv_decoder *d, GstElementFactory *factory)
 {
 	const struct gs_codec *c = d->codec;
 	GstAppSinkCallbacks cb = { .eos = on_eos, .new_sample = on_new_sample };
-	GstAppSrcCallbacks src_cb = { .seek_data = on_seek_data };
+	GstAppSrcCallbacks src_cb = { .need_data = on_need_data, .seek_data = on_seek_data };
 	GstCaps *caps;
 	GstPad *pad;
 
@@ -433,7 +456,7 @@ static bool pipeline_build(struct vv_decoder *d, GstElementFactory *factory)
 	if (d->parser)
 		gst_bin_add(GST_BIN(d->pipeline), d->parser);
 
-	/* Never blocks decode(): the daemon bounds what it feeds (16 pictures). */
+	/* Never blocks decode(): it answers VV_CODEC_AGAIN when appsrc is full. */
 	caps = gst_caps_from_string(c->stream_caps);
 	g_object_set(d->src, "caps", caps, "format", GST_FORMAT_TIME, "is-live", FALSE,
 		     "block", FALSE, "max-bytes", (guint64)0, "emit-signals", FALSE, NULL);
@@ -576,6 +599,21 @@ static int gs_decode(struct vv_decoder *d, const struct iovec *iov, unsigned int
 		total += iov[i].iov_len;
 	if (!total)
 		return VV_CODEC_OK;
+	/*
+	 * Bounded input: the daemon keeps the buffer while appsrc is full (a
+	 * decoder that stalls, on output or otherwise) and is told by need-data.
+	 */
+	if (gst_app_src_get_current_level_buffers(GST_APP_SRC(d->src)) &&
+	    (gst_app_src_get_current_level_buffers(GST_APP_SRC(d->src)) >= SRC_MAX_BUFFERS ||
+	     gst_app_src_get_current_level_bytes(GST_APP_SRC(d->src)) + total > src_max_bytes)) {
+		g_mutex_lock(&d->lock);
+		d->refused = true;
+		g_mutex_unlock(&d->lock);
+		/* Drained meanwhile (need-data came first): try again at once. */
+		if (!gst_app_src_get_current_level_buffers(GST_APP_SRC(d->src)))
+			signal_event(d);
+		return VV_CODEC_AGAIN;
+	}
 	buf = gst_buffer_new_allocate(NULL, total, NULL);
 	if (!buf || !gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
 		if (buf)

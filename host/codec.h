@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Codec plugin interface, ABI 5. A plugin is a shared object exporting
+ * Codec plugin interface, ABI 6. A plugin is a shared object exporting
  * `const struct vv_codec_ops vv_codec_plugin`; the daemon dlopen()s it, so the
  * daemon itself links no codec library.
  *
@@ -33,7 +33,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#define VV_CODEC_ABI_VERSION 5
+#define VV_CODEC_ABI_VERSION 6
 #define VV_CODEC_MAX_FORMATS 16
 #define VV_CODEC_MAX_VALUES 32
 
@@ -46,6 +46,14 @@ enum vv_codec_status {
 
 /* receive(): every picture (packet) before the flush() was returned */
 #define VV_CODEC_DRAINED 2
+/*
+ * decode(): nothing was taken, the plugin holds as much as it may (its
+ * input queue is full, or pictures wait to be received). The daemon keeps
+ * the buffer and calls decode() again after receive() returned a picture
+ * or event_fd() became readable. This is how a plugin bounds its memory:
+ * it never buffers without limit and never blocks the daemon's thread.
+ */
+#define VV_CODEC_AGAIN 3
 
 /* What one coded format offers in one role. */
 struct vv_codec_format {
@@ -90,6 +98,12 @@ struct vv_codec_options {
 	 */
 	unsigned int num_backend_opts;
 	const char *const *backend_opts;
+	/*
+	 * Bitstream bytes one decoder may hold queued (copied, not decoded
+	 * yet) before decode() answers VV_CODEC_AGAIN (--limit input-bytes=);
+	 * 0: the plugin's own default.
+	 */
+	size_t max_input_bytes;
 };
 
 /* One plane of a raw frame, in memory the daemon mapped for the plugin. */
@@ -115,7 +129,11 @@ struct vv_decoder_ops {
 	void (*destroy)(struct vv_decoder *decoder);
 	/*
 	 * Consumes (copies) the bytes of one bitstream buffer. Buffers may hold
-	 * whole access units or arbitrary chunks of a byte stream.
+	 * whole access units or arbitrary chunks of a byte stream. Returns
+	 * VV_CODEC_OK, VV_CODEC_AGAIN (not taken: try again later) or < 0.
+	 * A plugin decodes ahead of receive() by a bounded number of pictures
+	 * only (also inside one buffer that holds many), so a guest that
+	 * queues no OUTPUT buffer cannot make it hold frames without bound.
 	 */
 	int (*decode)(struct vv_decoder *decoder, const struct iovec *iov,
 		      unsigned int iovcnt, uint64_t timestamp);

@@ -87,19 +87,21 @@ bool vv_plane_location(const struct resource *r, const struct params *p, unsigne
 	return true;
 }
 
-static void view_drop(struct view *v)
+static void view_drop(struct vv_video_dev *dev, struct view *v)
 {
 	if (v->reservation)
 		munmap(v->reservation, v->reservation_len);
+	dev->mappings_used -= v->mappings;
 	memset(v, 0, sizeof(*v));
 }
 
-void vv_resource_free(struct resource *r)
+void vv_resource_free(struct vv_video_dev *dev, struct resource *r)
 {
 	for (unsigned int i = 0; i < VIRTIO_VIDEO_MAX_PLANES; i++) {
-		view_drop(&r->views[i]);
+		view_drop(dev, &r->views[i]);
 		vv_object_put(r->objects[i]);
 	}
+	dev->entries_used -= r->total_entries;
 	free(r->entries);
 	free(r);
 }
@@ -120,6 +122,12 @@ static bool view_build(struct vv_video_dev *dev, struct view *v,
 		if ((i > 0 && entries[i].addr % page) ||
 		    (i + 1 < n && (entries[i].addr + entries[i].len) % page))
 			return false;
+	/*
+	 * Each entry is at least one mmap() (one VMA, for vm.max_map_count):
+	 * over the device's budget the plane goes through the bounce buffer.
+	 */
+	if (dev->mappings_used + n + 1 > vv_limits.mappings)
+		return false;
 	v->reservation_len = (lead + total + page - 1) / page * page;
 	v->reservation = mmap(NULL, v->reservation_len, PROT_NONE,
 			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -127,6 +135,8 @@ static bool view_build(struct vv_video_dev *dev, struct view *v,
 		v->reservation = NULL;
 		return false;
 	}
+	v->mappings = 1;
+	dev->mappings_used++;
 	for (unsigned int i = 0; i < n; i++) {
 		uint64_t gpa = entries[i].addr - (i ? 0 : lead);
 		uint64_t len = (entries[i].len + (i ? 0 : lead) + page - 1) / page * page;
@@ -143,6 +153,8 @@ static bool view_build(struct vv_video_dev *dev, struct view *v,
 			    mmap(v->reservation + pos, chunk, PROT_READ | PROT_WRITE,
 				 MAP_SHARED | MAP_FIXED, fd, (off_t)offset) == MAP_FAILED)
 				goto fail;
+			v->mappings++;
+			dev->mappings_used++;
 			pos += chunk;
 			gpa += chunk;
 			len -= chunk;
@@ -152,7 +164,7 @@ static bool view_build(struct vv_video_dev *dev, struct view *v,
 	v->entries = entries;
 	return true;
 fail:
-	view_drop(v);
+	view_drop(dev, v);
 	return false;
 }
 
@@ -165,7 +177,7 @@ static uint8_t *resource_view(struct vv_video_dev *dev, struct resource *r, unsi
 	unsigned long long generation = obj ? obj->backing_generation : 0;
 
 	if (v->reservation && (v->entries != entries || v->generation != generation))
-		view_drop(v);
+		view_drop(dev, v);
 	if (!v->reservation) {
 		if (!view_build(dev, v, entries, n))
 			return NULL;

@@ -20,11 +20,13 @@
 #include <unistd.h>
 
 #include "../include/virtio_video.h"
+#include "budget.h"
 #include "codec.h"
 #include "display_edid.h"
 #include "gpu_dev.h"
 #include "log.h"
 #include "object_table.h"
+#include "sandbox.h"
 #include "video_dev.h"
 
 /*
@@ -85,7 +87,15 @@ static void usage(FILE *f)
 		"                       print the vhost-user backend capabilities as JSON,\n"
 		"                       with the plugin and what serves each codec (loads\n"
 		"                       the plugin with the other options)\n"
-		"  -v, --verbose        debug logging\n"
+		"  --user NAME          when started as root, run as NAME once the sockets\n"
+		"                       are open (the sockets are handed to NAME)\n"
+		"  --no-sandbox         no seccomp filter and no no_new_privs (debugging;\n"
+		"                       by default a system call outside the allow-list\n"
+		"                       kills the daemon with its number in the log)\n"
+		"  --limit NAME=VALUE   change a budget (repeatable); over one the guest\n"
+		"                       gets ERR_OUT_OF_MEMORY or waits. NAME, default:\n");
+	vv_limits_usage(f);
+	fprintf(f, "  -v, --verbose        debug logging\n"
 		"  --version            print the version and exit\n");
 }
 
@@ -277,7 +287,7 @@ static void gpu_connection_end(void *gpu)
 }
 
 #define MAX_ENDPOINTS 2
-/* Decoder fds polled at most per round (one per stream: 256 streams). */
+/* Decoder fds polled at most per round (one per stream: at most 256 streams). */
 #define MAX_EXTRA_FDS 256
 #define MAX_POLL_FDS (MAX_ENDPOINTS * (1 + VU_MAX_QUEUES) + MAX_EXTRA_FDS)
 
@@ -387,6 +397,10 @@ int main(int argc, char **argv)
 		{ "no-params-ext", no_argument, NULL, 'x' },
 		{ "no-per-resource-mem", no_argument, NULL, 'm' },
 		{ "print-capabilities", no_argument, NULL, 'c' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "no-sandbox", no_argument, NULL, 'N' },
+		{ "sandbox-selftest", no_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -402,7 +416,9 @@ int main(int argc, char **argv)
 	static const char *backend_opts[64];
 	static char hwaccel_opts[8][80];
 	unsigned int num_hwaccel = 0;
-	bool print_caps = false;
+	bool print_caps = false, sandbox_selftest = false;
+	struct vv_sandbox_opts sandbox = { .enabled = true };
+	const char *owned[2];
 	const struct vv_codec_ops *codec;
 	struct vv_video_dev *dev;
 	char dir[PATH_MAX];
@@ -495,6 +511,19 @@ int main(int argc, char **argv)
 		case 'c':
 			print_caps = true;
 			break;
+		case 'l':
+			if (!vv_limit_set(optarg))
+				return 2;
+			break;
+		case 'u':
+			sandbox.user = optarg;
+			break;
+		case 'N':
+			sandbox.enabled = false;
+			break;
+		case 'T':
+			sandbox_selftest = true;
+			break;
 		case 'v':
 			vv_log_level = VV_LOG_DEBUG;
 			break;
@@ -510,6 +539,7 @@ int main(int argc, char **argv)
 		}
 	}
 	codec_options.backend_opts = backend_opts;
+	codec_options.max_input_bytes = (size_t)vv_limits.input_bytes;
 	if (optind < argc || (!print_caps && (!socket_path) == (conn_fd < 0))) {
 		usage(stderr);
 		return 2;
@@ -582,6 +612,15 @@ int main(int argc, char **argv)
 		neps++;
 	}
 
+	/* Everything is open and the plugin initialised: lock ourselves in. */
+	owned[0] = socket_path;
+	owned[1] = gpu_socket_path;
+	sandbox.owned = owned;
+	sandbox.nowned = 2;
+	if (vv_sandbox_enter(&sandbox) < 0)
+		return 1;
+	if (sandbox_selftest)
+		vv_sandbox_selftest();
 	if (conn_fd >= 0) {
 		vu_attach(eps[0].vu, conn_fd);
 		log_info("serving fd %d", conn_fd);

@@ -14,8 +14,8 @@
 #include "log.h"
 #include "video_internal.h"
 
-/* Decoded pictures waiting for an OUTPUT resource before input stalls. */
-#define MAX_PENDING_PICTURES 16
+/* Decoded pictures waiting for an OUTPUT resource before input stalls (budget.h). */
+#define MAX_PENDING_PICTURES vv_limits.pending
 #define DEFAULT_BITSTREAM_SIZE (1u << 20)
 #define OUTPUT_MIN_BUFFERS 4
 /*
@@ -49,6 +49,7 @@ struct dec_stream {
 	unsigned int flushes_out;	/* flush() calls whose VV_CODEC_DRAINED is due */
 	bool drain_eos_sent;
 	unsigned long long frames_decoded, frames_output, input_errors, bitstream_buffers;
+	unsigned long long input_refused;	/* decode() said VV_CODEC_AGAIN */
 };
 
 static struct dec_stream *dec_of(const struct stream *s)
@@ -147,11 +148,11 @@ static void codec_drained(struct stream *s)
 }
 
 /*
- * Takes the pictures the codec has ready: every one from a synchronous codec
- * (its input already stops at MAX_PENDING_PICTURES), up to that many pending
- * from an asynchronous one, whose pictures then wait in the codec until
- * OUTPUT resources make room. A late VV_CODEC_ERR_INVALID_DATA flags the next
- * OUTPUT resource returned; decoding goes on.
+ * Takes the pictures the codec has ready, up to MAX_PENDING_PICTURES
+ * pending; the rest wait in the codec (which stops decoding while a few
+ * wait there: codec.h) until OUTPUT resources make room. A late
+ * VV_CODEC_ERR_INVALID_DATA flags the next OUTPUT resource returned;
+ * decoding goes on.
  */
 static void collect_pictures(struct vv_video_dev *dev, struct stream *s)
 {
@@ -161,8 +162,7 @@ static void collect_pictures(struct vv_video_dev *dev, struct stream *s)
 	int ret;
 
 	for (;;) {
-		if (s->failed ||
-		    (s->event_fd >= 0 && d->picture_count >= MAX_PENDING_PICTURES))
+		if (s->failed || d->picture_count >= MAX_PENDING_PICTURES)
 			return;
 		ret = ops(dev)->receive(d->dec, &pic);
 		if (ret == 1) {
@@ -324,26 +324,37 @@ static void announce_early(struct vv_video_dev *dev, struct stream *s)
 	announce_size(dev, s, width, height);
 }
 
-static void decode_input(struct vv_video_dev *dev, struct stream *s, struct resource *r)
+/*
+ * Hands the first queued INPUT resource to the codec and answers it; false
+ * (it stays queued) when the codec has no room for it now (VV_CODEC_AGAIN).
+ */
+static bool decode_input(struct vv_video_dev *dev, struct stream *s)
 {
 	struct dec_stream *d = dec_of(s);
+	struct resource *r = s->queued_head[Q_IN];
 	struct iovec *iov;
 	uint32_t flags = 0;
 	int count, ret;
 
 	if (s->failed) {
+		vv_dequeue(s, Q_IN);
 		vv_complete_resource(dev, s, r, r->timestamp, VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0);
-		return;
+		return true;
 	}
 	iov = vv_map_bitstream(dev, r, &s->params[Q_IN], r->data_size, &count);
 	if (count < 0) {
 		flags = VIRTIO_VIDEO_BUFFER_FLAG_ERR;
 	} else if (r->data_size) {
+		ret = ops(dev)->decode(d->dec, iov, (unsigned int)count, r->timestamp);
+		if (ret == VV_CODEC_AGAIN) {
+			free(iov);
+			d->input_refused++;
+			return false;
+		}
 		/* After a cancelled drain: the codec decodes again. */
 		if (!s->drain_elem)
 			forget_flush(d);
 		d->bitstream_buffers++;
-		ret = ops(dev)->decode(d->dec, iov, (unsigned int)count, r->timestamp);
 		if (ret == VV_CODEC_ERR_INVALID_DATA) {
 			d->input_errors++;
 			flags = VIRTIO_VIDEO_BUFFER_FLAG_ERR;
@@ -355,7 +366,9 @@ static void decode_input(struct vv_video_dev *dev, struct stream *s, struct reso
 		announce_early(dev, s);
 	}
 	free(iov);
+	vv_dequeue(s, Q_IN);
 	vv_complete_resource(dev, s, r, r->timestamp, flags, 0);
+	return true;
 }
 
 /* Finishes a drain once its EOS buffer went out. */
@@ -397,16 +410,29 @@ static bool advance_drain(struct vv_video_dev *dev, struct stream *s)
 	return false;
 }
 
+/*
+ * Moves the stream on: pictures out, then more from a synchronous codec
+ * (which held back the rest of a buffer until there is room), then input
+ * while fewer than MAX_PENDING_PICTURES wait and the codec takes it.
+ */
 static void dec_pump(struct vv_video_dev *dev, struct stream *s)
 {
 	struct dec_stream *d = dec_of(s);
-	bool progress;
+	bool progress, codec_full = false;
 
 	do {
 		progress = output_pictures(dev, s);
-		if (d->picture_count < MAX_PENDING_PICTURES && s->queued_head[Q_IN]) {
-			decode_input(dev, s, vv_dequeue(s, Q_IN));
-			progress = true;
+		if (s->event_fd < 0 && !s->failed && d->picture_count < MAX_PENDING_PICTURES) {
+			unsigned long long before = d->frames_decoded;
+
+			collect_pictures(dev, s);
+			progress |= d->frames_decoded != before;
+		}
+		if (!codec_full && d->picture_count < MAX_PENDING_PICTURES && s->queued_head[Q_IN]) {
+			if (decode_input(dev, s))
+				progress = true;
+			else
+				codec_full = true;
 		}
 		progress |= advance_drain(dev, s);
 	} while (progress);
@@ -492,9 +518,10 @@ static void dec_stream_fini(struct vv_video_dev *dev, struct stream *s)
 	ops(dev)->destroy(d->dec);
 	free(d->pictures);
 	log_info("stream %u end: frames_decoded=%llu frames_output=%llu input_errors=%llu "
-		 "bitstream_buffers=%llu res_guest_pages_in=%llu res_guest_pages_out=%llu res_virtio_object_in=%llu "
+		 "bitstream_buffers=%llu input_refused=%llu res_guest_pages_in=%llu res_guest_pages_out=%llu res_virtio_object_in=%llu "
 		 "res_virtio_object_out=%llu bytes_copied=%llu",
 		 s->id, d->frames_decoded, d->frames_output, d->input_errors, d->bitstream_buffers,
+		 d->input_refused,
 		 c->res_pages[Q_IN], c->res_pages[Q_OUT], c->res_objects[Q_IN],
 		 c->res_objects[Q_OUT], c->bytes_copied);
 	free(d);

@@ -234,14 +234,14 @@ static struct resource *find_resource(struct stream *s, int q, uint32_t id)
 	return NULL;
 }
 
-static void free_resources(struct stream *s, int q)
+static void free_resources(struct vv_video_dev *dev, struct stream *s, int q)
 {
 	struct resource *r = s->resources[q];
 
 	while (r) {
 		struct resource *next = r->next;
 
-		vv_resource_free(r);
+		vv_resource_free(dev, r);
 		r = next;
 	}
 	s->resources[q] = NULL;
@@ -281,7 +281,7 @@ static void stream_destroy(struct vv_video_dev *dev, struct stream *s, bool answ
 	s->drain_elem = NULL;
 	dev->role->stream_fini(dev, s);
 	for (int q = 0; q < Q_COUNT; q++)
-		free_resources(s, q);
+		free_resources(dev, s, q);
 	for (pp = &dev->streams; *pp; pp = &(*pp)->next) {
 		if (*pp == s) {
 			*pp = s->next;
@@ -365,7 +365,9 @@ static void cmd_stream_create(struct command *cmd)
 		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
 		return;
 	}
-	if (dev->num_streams >= MAX_STREAMS) {
+	if (dev->num_streams >= vv_limits.streams) {
+		log_warn("STREAM_CREATE %u: the device has %u streams, its budget (--limit streams=)",
+			 cmd->stream_id, dev->num_streams);
 		reply(cmd, VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY);
 		return;
 	}
@@ -495,7 +497,6 @@ static uint32_t parse_entries(struct command *cmd, struct stream *s, struct reso
 	uint64_t total_len = 0;
 	uint32_t total = 0;
 
-	(void)s;
 	for (unsigned int i = 0; i < VIRTIO_VIDEO_MAX_PLANES; i++) {
 		uint32_t n = le32toh(req->num_entries[i]);
 
@@ -517,10 +518,20 @@ static uint32_t parse_entries(struct command *cmd, struct stream *s, struct reso
 		return parse_objects(cmd, r, total, p);
 	if (cmd->len - sizeof(*req) < (size_t)total * sizeof(struct virtio_video_mem_entry))
 		return VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+	/* Budgets: entries per resource and of the whole device. */
+	if (total > vv_limits.entries || dev->entries_used + total > vv_limits.device_entries) {
+		log_warn("stream %u: RESOURCE_CREATE of %u entries refused: %s budget "
+			 "(--limit %s=) exceeded (%llu in use)", s->id, total,
+			 total > vv_limits.entries ? "per-resource" : "device",
+			 total > vv_limits.entries ? "entries" : "device-entries",
+			 dev->entries_used);
+		return VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY;
+	}
 	r->entries = calloc(total, sizeof(*r->entries));
 	if (!r->entries)
 		return VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY;
 	r->total_entries = total;
+	dev->entries_used += total;
 	for (uint32_t i = 0; i < total; i++) {
 		struct virtio_video_mem_entry e;
 		struct iovec iov[VU_MAX_REGIONS];
@@ -566,7 +577,9 @@ static void cmd_resource_create(struct command *cmd)
 		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION);
 		return;
 	}
-	if (s->num_resources[q] >= MAX_RESOURCES) {
+	if (s->num_resources[q] >= vv_limits.resources) {
+		log_warn("stream %u: RESOURCE_CREATE refused: %u resources on the %s queue, its "
+			 "budget (--limit resources=)", s->id, s->num_resources[q], queue_name(q));
 		reply(cmd, VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY);
 		return;
 	}
@@ -611,7 +624,7 @@ static void cmd_resource_create(struct command *cmd)
 	else
 		type = parse_entries(cmd, s, r, req);
 	if (type != VIRTIO_VIDEO_RESP_OK_NODATA) {
-		vv_resource_free(r);
+		vv_resource_free(dev, r);
 		reply(cmd, type);
 		return;
 	}
@@ -702,7 +715,7 @@ static void cmd_resource_destroy_all(struct command *cmd)
 		reply(cmd, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION);
 		return;
 	}
-	free_resources(s, q);
+	free_resources(cmd->dev, s, q);
 	cmd->dev->role->resources_destroyed(cmd->dev, s, q);
 	reply(cmd, VIRTIO_VIDEO_RESP_OK_NODATA);
 	cmd->dev->role->pump(cmd->dev, s);

@@ -19,7 +19,7 @@
 #include "video_internal.h"
 
 /* Packets waiting for an OUTPUT buffer before frames stop being taken. */
-#define MAX_PENDING_PACKETS 16
+#define MAX_PENDING_PACKETS vv_limits.pending
 /*
  * Frames an asynchronous codec holds before it returns their packets: the
  * daemon copies each frame into the codec and gives the guest its buffer

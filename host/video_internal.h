@@ -12,14 +12,14 @@
 #include <stdint.h>
 
 #include "../include/virtio_video.h"
+#include "budget.h"
 #include "codec.h"
 #include "object_table.h"
 #include "vhost_user.h"
 #include "video_dev.h"
 
-#define MAX_STREAMS 256
-#define MAX_RESOURCES 64		/* per queue, as VB2_MAX_FRAME */
-#define MAX_ENTRIES 65536		/* per resource */
+/* Budgets (streams, resources, entries, mappings, pending): budget.h. */
+#define MAX_ENTRIES 65536		/* per resource, the most --limit entries= allows */
 #define MAX_RESOURCE_BYTES (1ull << 30)
 #define MAX_COMMAND_BYTES (88 + 16 * MAX_ENTRIES)
 #define MAX_PENDING_EVENTS 64
@@ -39,6 +39,7 @@ struct view {
 	uint8_t *data;			/* byte 0 of the buffer */
 	const struct vv_object_entry *entries;	/* what the view was made of */
 	unsigned long long generation;
+	unsigned int mappings;		/* mmap()s it took, against the budget */
 };
 
 struct resource {
@@ -52,7 +53,7 @@ struct resource {
 	/* Entries of plane i: first_entry[i] .. first_entry[i] + num_entries[i] */
 	uint32_t first_entry[VIRTIO_VIDEO_MAX_PLANES];
 	uint32_t num_entries[VIRTIO_VIDEO_MAX_PLANES];
-	uint32_t total_entries;
+	uint32_t total_entries;		/* counted in the device's entry budget */
 	struct vv_object_entry *entries;	/* guest pages */
 	struct vv_object *objects[VIRTIO_VIDEO_MAX_PLANES];	/* virtio objects */
 	/* Contiguous views of scattered plane buffers, made on first use. */
@@ -186,6 +187,8 @@ struct vv_video_dev {
 	unsigned int num_pending_events;
 	uint8_t *bounce;
 	size_t bounce_size;
+	/* Budgets in use (budget.h): entries of every resource, view mmap()s. */
+	unsigned long long entries_used, mappings_used;
 	/* GET/SET_PARAMS_EXT answered; off (--no-params-ext) they are unknown commands. */
 	bool params_ext;
 	/* PER_RESOURCE_MEM_TYPE offered; off (--no-per-resource-mem) as crosvm's device. */
@@ -243,7 +246,8 @@ bool vv_plane_location(const struct resource *r, const struct params *p, unsigne
 struct iovec *vv_map_bitstream(struct vv_video_dev *dev, struct resource *r,
 			       const struct params *p, uint64_t len, int *count);
 uint64_t vv_entries_length(const struct vv_object_entry *entries, unsigned int n);
-void vv_resource_free(struct resource *r);
+/* Frees r and gives its entries and mappings back to the device's budgets. */
+void vv_resource_free(struct vv_video_dev *dev, struct resource *r);
 
 /*
  * A raw frame resource mapped plane by plane for the codec: a plane

@@ -1,6 +1,6 @@
 # Native test tools: vv-client (decoder and encoder client: vhost-user
 # front-end + guest driver), vv-hostile and vv-hostile-enc (malformed-guest
-# tests of the decoder and the encoder device). Only vv-client and
+# tests of the decoder and the encoder device), vv-flood (memory and log floods). Only vv-client and
 # vv-enc-direct (the encode benchmark's baseline) link libav*.
 
 CLIENT_SRC_DIR := tests/tools
@@ -33,6 +33,10 @@ $(BUILD)/vv-hostile: $(CLIENT_OBJ_DIR)/vv-hostile.o $(CLIENT_LIB_OBJS)
 $(BUILD)/vv-hostile-enc: $(CLIENT_OBJ_DIR)/vv-hostile-enc.o $(CLIENT_LIB_OBJS)
 	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^
 
+# Memory and log floods (tests/native/budgets.sh).
+$(BUILD)/vv-flood: $(CLIENT_OBJ_DIR)/vv-flood.o $(CLIENT_LIB_OBJS)
+	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^
+
 $(BUILD)/vu-front-selftest: $(CLIENT_OBJ_DIR)/vu-front-selftest.o $(CLIENT_LIB_OBJS)
 	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^ -lpthread
 
@@ -55,7 +59,8 @@ $(BUILD)/test-plugins/vv-async-test.so: $(CLIENT_SRC_DIR)/vv-async-test.c host/c
 	$(CLIENT_CC) $(CLIENT_CFLAGS) -fPIC -fvisibility=hidden -shared $(CLIENT_LDFLAGS) -o $@ $< -ldl
 
 .PHONY: client-all
-client-all: $(BUILD)/vv-client $(BUILD)/vv-hostile $(BUILD)/vv-hostile-enc $(BUILD)/vu-front-selftest \
+client-all: $(BUILD)/vv-client $(BUILD)/vv-hostile $(BUILD)/vv-hostile-enc $(BUILD)/vv-flood \
+	$(BUILD)/vu-front-selftest \
 	$(BUILD)/vv-gpu-client $(BUILD)/vv-enc-client $(BUILD)/vv-enc-direct \
 	$(BUILD)/test-plugins/vv-async-test.so
 

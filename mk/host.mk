@@ -19,6 +19,12 @@ endif
 HOST_CFLAGS += $(DIST_CFLAGS)
 HOST_LDFLAGS += $(DIST_LDFLAGS)
 
+# The sandbox's seccomp filter (libseccomp-dev); without it: no_new_privs only.
+SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null)
+ifneq ($(SECCOMP_LIBS),)
+HOST_CFLAGS += -DVV_HAVE_SECCOMP
+endif
+
 DAEMON_SRCS := $(sort $(wildcard host/*.c))
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 FFMPEG_PKGS := libavcodec libavutil libswscale
@@ -44,7 +50,7 @@ $(BUILD)/obj/host/main.o: HOST_CFLAGS += -DVV_VERSION='"$(or $(VV_VERSION),unkno
 $(BUILD)/obj/host/main.o: $(wildcard debian/changelog)
 
 $(BUILD)/vhost-user-video: $(DAEMON_OBJS)
-	$(CC) $(HOST_LDFLAGS) -o $@ $^ -ldl
+	$(CC) $(HOST_LDFLAGS) -o $@ $^ -ldl $(SECCOMP_LIBS)
 
 $(BUILD)/plugins/vv-ffmpeg.so: $(FFMPEG_OBJS) $(PLUGIN_COMMON_OBJS)
 	@mkdir -p $(dir $@)

@@ -295,3 +295,21 @@ bitrate() {
 rel_err() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; printf "%.3f\n", d / b }'; }
 # fle A B: A <= B
 fle() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }
+
+# ---- memory bounds (tests/native/frame-flood.sh, budgets.sh) ------------------
+
+# daemon_idle [PID]: waits (at most 60 s) until the daemon's CPU time has not
+# moved for a second, i.e. it finished whatever a flood gave it to do.
+daemon_idle() {
+	local pid=${1:-$DPID} last=-1 now
+	for _ in $(seq 120); do
+		now=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+		[ "$now" = "$last" ] && return 0
+		last=$now
+		sleep 1
+	done
+	fail "the daemon was still busy after 120 s"
+}
+
+# vm_hwm_mib [PID]: the daemon's peak resident set (VmHWM) in MiB.
+vm_hwm_mib() { awk '/^VmHWM:/ { print int($2 / 1024) }' "/proc/${1:-$DPID}/status"; }

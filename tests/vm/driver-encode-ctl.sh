@@ -11,7 +11,7 @@
 #    - drain, ENC_CMD_START, 20 frames again: 40 packets, the second run
 #      starting with a keyframe;
 #    - 260 open/encode/drain/close cycles (stream IDs wrap past 255; the
-#      daemon allows 256 streams, so a stream the driver leaks fails a later
+#      daemon allows 64 streams, so a stream the driver leaks fails a later
 #      cycle), then both modules unload; no kernel warning (vm-run: 125).
 # 2. the daemon killed mid-encode: the client gets EIO (exit 3), no hang,
 #    the modules unload.

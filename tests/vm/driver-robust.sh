@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Guest driver robustness, three boots:
 # 1. 260 open/stream/close cycles (stream IDs wrap past 255 and the daemon
-#    allows 256 streams: a leaked device-side stream fails a later cycle), a
+#    allows 64 streams by default: a leaked device-side stream fails a later cycle), a
 #    full decode after them, then both modules unload.
 # 2. The host daemon is killed mid-stream: the client fails with an error
 #    (no hang), the module unloads, no WARNING/BUG/Oops (vm-run: exit 125).
