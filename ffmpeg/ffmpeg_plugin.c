@@ -29,6 +29,15 @@
  * copy) and decoded from receive() as pictures are taken, and decode()
  * answers VV_CODEC_AGAIN until it is consumed. One small buffer of many
  * skipped 1080p frames thus holds a few frames, not all of them.
+ *
+ * input=au says every bitstream buffer holds one whole access unit (V4L2's
+ * H264/HEVC "one access unit per buffer" contract, a low-latency client):
+ * the parser then ends the picture at the end of the buffer
+ * (PARSER_FLAG_COMPLETE_FRAMES) instead of holding it until the next
+ * picture's first bytes arrive, and the codec is opened with
+ * AV_CODEC_FLAG_LOW_DELAY (slice threads, not frame threads, which hold
+ * thread_count - 1 pictures), so one buffer in flight gives its picture.
+ * input=stream (the default) takes arbitrary chunks of a byte stream.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -124,6 +133,8 @@ static const struct {
 
 static int thread_count;
 static bool async_mode = true;
+/* input=au: one whole access unit per buffer (no waiting for the next one) */
+static bool input_au;
 /* async: input a decoder queues before decode() waits for its worker */
 #define MAX_QUEUED_BUFFERS 32
 static size_t max_queued_bytes = 32u << 20;	/* codec.h max_input_bytes */
@@ -192,9 +203,12 @@ static int ff_init(const struct vv_codec_options *options)
 			device = opt + 7;
 		} else if (!strcmp(opt, "mode=async") || !strcmp(opt, "mode=sync")) {
 			async_mode = !strcmp(opt, "mode=async");
+		} else if (!strcmp(opt, "input=au") || !strcmp(opt, "input=stream")) {
+			input_au = !strcmp(opt, "input=au");
 		} else {
 			fprintf(stderr, "vv-ffmpeg: unknown option '%s' (known: hwaccel=auto|none|"
-				"cuda|vaapi|vdpau|drm|qsv, device=PATH, mode=async|sync)\n", opt);
+				"cuda|vaapi|vdpau|drm|qsv, device=PATH, mode=async|sync, "
+				"input=stream|au)\n", opt);
 			return -1;
 		}
 	}
@@ -410,6 +424,15 @@ static void use_hw_device(struct vv_decoder *d, const AVCodec *codec)
 	d->ctx->get_format = pick_format;
 }
 
+static AVCodecParserContext *new_parser(enum AVCodecID id)
+{
+	AVCodecParserContext *p = av_parser_init(id);
+
+	if (p && input_au)
+		p->flags |= PARSER_FLAG_COMPLETE_FRAMES;
+	return p;
+}
+
 static int open_codec(struct vv_decoder *d)
 {
 	const AVCodec *codec = avcodec_find_decoder(d->codec_id);
@@ -417,10 +440,12 @@ static int open_codec(struct vv_decoder *d)
 	if (!codec)
 		return VV_CODEC_ERR_UNSUPPORTED;
 	d->ctx = avcodec_alloc_context3(codec);
-	d->parser = av_parser_init(d->codec_id);
+	d->parser = new_parser(d->codec_id);
 	if (!d->ctx || !d->parser)
 		return VV_CODEC_ERR_NOMEM;
 	d->ctx->thread_count = thread_count;
+	if (input_au)
+		d->ctx->flags |= AV_CODEC_FLAG_LOW_DELAY;
 	d->hw_format = AV_PIX_FMT_NONE;
 	if (ff_hw_device)
 		use_hw_device(d, codec);
@@ -588,7 +613,7 @@ static void restart(struct vv_decoder *d)
 {
 	avcodec_flush_buffers(d->ctx);
 	av_parser_close(d->parser);
-	d->parser = av_parser_init(d->codec_id);
+	d->parser = new_parser(d->codec_id);
 	d->drained = false;
 	d->drain_report = false;
 	d->parsed_width = d->parsed_height = 0;

@@ -21,6 +21,12 @@
  *   decoder=ELEMENT         use ELEMENT for every codec whose caps it takes
  *   decoder=CODEC:ELEMENT   ... for one codec (h264, hevc, vp8, vp9)
  *   encoder=[CODEC:]ELEMENT the same for the encoder (gst_enc.c)
+ *   input=au|stream         au: every H.264/HEVC buffer is one whole access
+ *                           unit (appsrc caps alignment=au, so the parser
+ *                           ends it at the buffer's end; avdec_* slice
+ *                           threads, not frame threads): one buffer in
+ *                           flight gives its picture. stream (default):
+ *                           arbitrary byte-stream chunks.
  * An unknown key, element or codec is refused at init().
  */
 #define _GNU_SOURCE
@@ -108,6 +114,8 @@ static bool decoder_takes(GstElementFactory *f, const struct gs_codec *c)
 }
 
 static void gs_fini(void);
+/* input=au: one whole access unit per H.264/HEVC buffer */
+static bool input_au;
 
 static int gs_init(const struct vv_codec_options *options)
 {
@@ -139,12 +147,15 @@ static int gs_init(const struct vv_codec_options *options)
 		} else if (!strncmp(opt, "encoder=", 8)) {
 			if (gs_choice_option(&gs_enc_role, opt + 8) < 0)
 				goto fail;
+		} else if (!strcmp(opt, "input=au") || !strcmp(opt, "input=stream")) {
+			input_au = !strcmp(opt, "input=au");
 		} else if (!strncmp(opt, "hwaccel=", 8) &&
 			   (!strcmp(opt + 8, "none") || !strcmp(opt + 8, "auto"))) {
 			/* ranks already put hardware codecs first */
 		} else {
 			fprintf(stderr, TAG "unknown option '%s' (known: decoder=[CODEC:]ELEMENT, "
-				"encoder=[CODEC:]ELEMENT, CODEC one of h264, hevc, vp8, vp9)\n", opt);
+				"encoder=[CODEC:]ELEMENT, CODEC one of h264, hevc, vp8, vp9, "
+				"input=stream|au)\n", opt);
 			goto fail;
 		}
 	}
@@ -458,6 +469,8 @@ static bool pipeline_build(struct vv_decoder *d, GstElementFactory *factory)
 
 	/* Never blocks decode(): it answers VV_CODEC_AGAIN when appsrc is full. */
 	caps = gst_caps_from_string(c->stream_caps);
+	if (input_au && (c->format == VIRTIO_VIDEO_FORMAT_H264 || c->format == VIRTIO_VIDEO_FORMAT_HEVC))
+		gst_caps_set_simple(caps, "alignment", G_TYPE_STRING, "au", NULL);
 	g_object_set(d->src, "caps", caps, "format", GST_FORMAT_TIME, "is-live", FALSE,
 		     "block", FALSE, "max-bytes", (guint64)0, "emit-signals", FALSE, NULL);
 	gst_caps_unref(caps);
@@ -469,6 +482,9 @@ static bool pipeline_build(struct vv_decoder *d, GstElementFactory *factory)
 		g_object_set(d->parser, "disable-passthrough", TRUE, NULL);
 	/* a corrupt buffer is a warning, never the end of the stream */
 	gs_set_if_exists(d->dec, "max-errors", -1);
+	/* input=au: frame threads would hold max-threads - 1 pictures (avdec_*) */
+	if (input_au && g_object_class_find_property(G_OBJECT_GET_CLASS(d->dec), "thread-type"))
+		gst_util_set_object_arg(G_OBJECT(d->dec), "thread-type", "slice");
 	if (gs_threads > 0) {
 		gs_set_if_exists(d->dec, "max-threads", gs_threads);	/* avdec_* */
 		gs_set_if_exists(d->dec, "threads", gs_threads);	/* vp8dec, vp9dec */

@@ -1,7 +1,8 @@
 # Native test tools: vv-client (decoder and encoder client: vhost-user
 # front-end + guest driver), vv-hostile and vv-hostile-enc (malformed-guest
-# tests of the decoder and the encoder device), vv-flood (memory and log floods). Only vv-client and
-# vv-enc-direct (the encode benchmark's baseline) link libav*.
+# tests of the decoder and the encoder device), vv-flood (memory and log
+# floods). Only vv-client, vv-enc-direct and vv-dec-direct (the latency
+# benchmarks' baselines) link libav*.
 
 CLIENT_SRC_DIR := tests/tools
 CLIENT_OBJ_DIR := $(BUILD)/obj/client
@@ -24,7 +25,7 @@ $(CLIENT_OBJ_DIR)/%.o: $(CLIENT_SRC_DIR)/%.c $(CLIENT_HDRS)
 
 # --encode is vv-client-enc.c (the encoder client).
 $(BUILD)/vv-client: $(CLIENT_OBJ_DIR)/vv-client.o $(CLIENT_OBJ_DIR)/vv-client-enc.o \
-		$(CLIENT_OBJ_DIR)/vv-client-enc-opts.o $(CLIENT_LIB_OBJS)
+		$(CLIENT_OBJ_DIR)/vv-client-enc-opts.o $(CLIENT_OBJ_DIR)/vv_lat.o $(CLIENT_LIB_OBJS)
 	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^ $(CLIENT_AV_LIBS)
 
 $(BUILD)/vv-hostile: $(CLIENT_OBJ_DIR)/vv-hostile.o $(CLIENT_LIB_OBJS)
@@ -49,8 +50,18 @@ $(BUILD)/vv-enc-client: $(CLIENT_OBJ_DIR)/vv-enc-client.o $(CLIENT_OBJ_DIR)/gpu_
 	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^
 
 # The encode latency benchmark's baseline: the plugin's libavcodec encoder, direct.
-$(BUILD)/vv-enc-direct: $(CLIENT_OBJ_DIR)/vv-enc-direct.o
+$(BUILD)/vv-enc-direct: $(CLIENT_OBJ_DIR)/vv-enc-direct.o $(CLIENT_OBJ_DIR)/vv_lat.o
 	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^ $(CLIENT_AV_LIBS)
+
+# The decode latency benchmark's baseline: a codec plugin driven without the
+# daemon (dlopen, host/codec.h), pictures in the device's default layout.
+$(CLIENT_OBJ_DIR)/frame_layout.o: host/frame_layout.c host/frame_layout.h host/codec.h
+	@mkdir -p $(@D)
+	$(CLIENT_CC) $(CLIENT_CFLAGS) -c -o $@ $<
+
+$(BUILD)/vv-dec-direct: $(CLIENT_OBJ_DIR)/vv-dec-direct.o $(CLIENT_OBJ_DIR)/vv_lat.o \
+		$(CLIENT_OBJ_DIR)/frame_layout.o
+	$(CLIENT_CC) $(CLIENT_LDFLAGS) -o $@ $^ $(CLIENT_AV_LIBS) -ldl
 
 # An asynchronous codec plugin for tests/native/async-plugin.sh: wraps
 # vv-ffmpeg.so and hands out pictures, drains and errors late (timerfd).
@@ -61,7 +72,7 @@ $(BUILD)/test-plugins/vv-async-test.so: $(CLIENT_SRC_DIR)/vv-async-test.c host/c
 .PHONY: client-all
 client-all: $(BUILD)/vv-client $(BUILD)/vv-hostile $(BUILD)/vv-hostile-enc $(BUILD)/vv-flood \
 	$(BUILD)/vu-front-selftest \
-	$(BUILD)/vv-gpu-client $(BUILD)/vv-enc-client $(BUILD)/vv-enc-direct \
+	$(BUILD)/vv-gpu-client $(BUILD)/vv-enc-client $(BUILD)/vv-enc-direct $(BUILD)/vv-dec-direct \
 	$(BUILD)/test-plugins/vv-async-test.so
 
 ALL_TARGETS += client-all

@@ -110,7 +110,7 @@ stream() {
 	local name=$1 out tmp src
 	mkdir -p "$STREAMS"
 	case $name in
-	h264 | h264-odd | h264-a | h264-b) out=$STREAMS/$name.h264 ;;
+	h264 | h264-odd | h264-a | h264-b | h264-lowlat) out=$STREAMS/$name.h264 ;;
 	hevc) out=$STREAMS/$name.hevc ;;
 	*) out=$STREAMS/$name.ivf ;;
 	esac
@@ -121,6 +121,8 @@ stream() {
 		h264) ffq -f lavfi -i "$(src 320x240)" -frames:v 60 -c:v libx264 -bf 3 -pix_fmt yuv420p -f h264 "$tmp" ;;
 		h264-a) ffq -f lavfi -i "$(src 320x240)" -frames:v 30 -c:v libx264 -bf 3 -pix_fmt yuv420p -f h264 "$tmp" ;;
 		h264-b) ffq -f lavfi -i "mandelbrot=size=176x144:rate=30" -frames:v 30 -c:v libx264 -bf 2 -pix_fmt yuv420p -f h264 "$tmp" ;;
+		# no B-frames, no lookahead: each access unit gives its picture at once
+		h264-lowlat) ffq -f lavfi -i "$(src 320x240)" -frames:v 60 -c:v libx264 -tune zerolatency -bf 0 -pix_fmt yuv420p -f h264 "$tmp" ;;
 		h264-odd) ffq -f lavfi -i "$(src 176x100)" -frames:v 30 -c:v libx264 -bf 3 -pix_fmt yuv420p -f h264 "$tmp" ;;
 		h264-reschange)
 			out=$STREAMS/$name.h264

@@ -12,6 +12,7 @@
 #include "vv_buf.h"
 #include "vv_client_enc.h"
 #include "vv_dev.h"
+#include "vv_lat.h"
 
 #define OUT_BASE_ID 100
 
@@ -886,28 +887,22 @@ static void stream_step(struct estream *s)
 
 /* ---- the run ----------------------------------------------------------------------- */
 
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* --latency: nearest-rank percentiles of every stream's frame latencies. */
 static void print_latency(void)
 {
 	size_t n = (size_t)o.streams * nframes, k = 0;
 	int64_t *all = malloc(n * sizeof(*all));
+	struct vv_lat l;
 
 	if (!all)
 		die("out of memory");
 	for (int i = 0; i < o.streams; i++)
 		for (uint32_t f = 0; f < nframes; f++)
 			all[k++] = streams[i].lat_us[f];
-	qsort(all, n, sizeof(*all), cmp_i64);
-	printf("latency: frames=%zu in_flight=%d p50=%.3f ms p99=%.3f ms max=%.3f ms\n", n,
-	       o.in_flight, all[(n * 50 + 99) / 100 - 1] / 1e3, all[(n * 99 + 99) / 100 - 1] / 1e3,
-	       all[n - 1] / 1e3);
+	if (vv_lat_summary(all, n, 1e3, &l))
+		die("out of memory");
+	printf("latency: frames=%zu in_flight=%d p50=%.3f ms p99=%.3f ms max=%.3f ms\n", l.n,
+	       o.in_flight, l.p50, l.p99, l.max);
 	free(all);
 }
 

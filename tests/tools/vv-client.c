@@ -8,7 +8,7 @@
  *             [--output OUT.yuv] [--format yuv420|nv12] [--layout single|per-plane]
  *             [--scatter] [--chunk N] [--streams N [--sequential]] [--frames N]
  *             [--abort-after N] [--seek-after N] [--regions N] [--no-indirect] [--stride-align N]
- *             [--no-output] [--stats] [--timeout MS]
+ *             [--no-output] [--stats] [--timeout MS] [--latency]
  *             [--params-ext] [--stream-mem TYPE] [--queue-mem TYPE]
  *             [--res-mem-flag none|TYPE] [--no-per-resource-mem]
  *
@@ -19,6 +19,15 @@
  * at REQBUFS. --stream-mem is STREAM_CREATE's memory type of both queues
  * (default guest-pages); --res-mem-flag sets planes_layout bit 30/31 on every
  * RESOURCE_CREATE. The buffers themselves are always guest pages.
+ *
+ * --latency: a low-latency client, one access unit in flight: the next AU is
+ * queued once the previous one's picture is back, and each picture must
+ * carry its own AU's timestamp. Prints
+ *   latency: frames=300 in_flight=1 p50=4.210 ms p99=6.020 ms max=9.900 ms
+ * from RESOURCE_QUEUE of the bitstream buffer to the answer of the CAPTURE
+ * buffer holding its picture (nearest-rank percentiles, vv_lat.h). A
+ * decoder that holds a picture until more input (B-frames, a byte-stream
+ * parser, frame threads) fails the run: "AU N gave no picture".
  *
  * vv-client --encode ... is the encoder client (vv-client-enc.c).
  */
@@ -38,6 +47,7 @@
 #include "vv_buf.h"
 #include "vv_client.h"
 #include "vv_dev.h"
+#include "vv_lat.h"
 
 #define MAX_RES 32
 
@@ -51,7 +61,7 @@ struct opts {
 	const char *socket, *codec, *input, *output;
 	uint32_t coded_format, raw_format;
 	bool per_plane, scatter, sequential, no_output, stats, indirect, verify_ts, no_ts_check;
-	bool params_ext, no_per_resource_mem, peer;
+	bool params_ext, no_per_resource_mem, peer, latency;
 	uint32_t stream_mem, queue_mem, res_mem_flag;
 	uint32_t chunk;
 	int seek_after;
@@ -73,6 +83,9 @@ static uint64_t *expect_ts; /* display order, AU mode */
 static size_t n_expect;
 static uint64_t frames_total;
 static struct vv_dev dev;
+/* --latency: when the AU in flight was queued; each picture's latency (ns) */
+static int64_t au_queued_ns;
+static int64_t *lat_ns;
 
 static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
@@ -86,6 +99,14 @@ static void die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
 /* ---- guest buffers (vv_buf.c) -------------------------------------------- */
@@ -525,6 +546,15 @@ static void on_queue_done(struct vv_req *req)
 		    "ChromeOS driver would lose it (crosvm's device sends an empty EOS buffer)",
 		    s->id, resp->size, (unsigned long long)resp->timestamp);
 	if (resp->size) {
+		if (o.latency) {
+			/* one AU in flight: this is the picture of AU s->frames */
+			if (s->frames >= n_aus || resp->timestamp != aus[s->frames].ts)
+				die("stream %u: picture %llu has timestamp %llu, not that of the AU in "
+				    "flight (%llu)", s->id, (unsigned long long)s->frames,
+				    (unsigned long long)resp->timestamp,
+				    s->frames < n_aus ? (unsigned long long)aus[s->frames].ts : 0ull);
+			lat_ns[s->frames] = now_ns() - au_queued_ns;
+		}
 		check_ts(s, resp->timestamp);
 		if (!o.no_output)
 			write_frame(s, r);
@@ -617,6 +647,8 @@ static void queue_res(struct stream *s, struct res *r, uint64_t ts, uint32_t byt
 	memset(vv_resp(r->req), 0xcc, r->req->resp_len);
 	r->req->complete = on_queue_done;
 	r->queued = true;
+	if (o.latency && r->queue == VIRTIO_VIDEO_QUEUE_TYPE_INPUT)
+		au_queued_ns = now_ns();
 	if (vv_submit(r->req))
 		die("stream %u: cannot queue resource %u", s->id, r->id);
 }
@@ -859,10 +891,17 @@ static void stream_step(struct stream *s)
 		stream_finish(s, true);
 		return;
 	}
+	/* --latency: the pictures' buffers first, the next AU once the last one's picture came */
+	if (o.latency && !s->eos)
+		for (i = 0; i < s->n_out; i++)
+			if (!s->out[i].queued)
+				queue_res(s, &s->out[i], 0, 0);
 	for (i = 0; i < s->n_in && s->next_au < n_aus; i++) {
 		struct res *r = &s->in[i];
 		struct au *a;
 
+		if (o.latency && s->frames < s->next_au)
+			break;
 		if (r->queued)
 			continue;
 		a = &aus[s->next_au];
@@ -876,7 +915,7 @@ static void stream_step(struct stream *s)
 		for (i = 0; i < s->n_out; i++)
 			if (!s->out[i].queued)
 				queue_res(s, &s->out[i], 0, 0);
-	if (s->next_au == n_aus && !s->drain_sent) {
+	if (s->next_au == n_aus && !s->drain_sent && (!o.latency || s->frames == n_aus)) {
 		struct virtio_video_stream_drain *c;
 
 		s->drain_req = vv_req_new(&dev, sizeof(*c), dev.cfg.max_resp_length);
@@ -1108,6 +1147,16 @@ static uint32_t parse_mem(const char *name)
 	usage();
 }
 
+static void print_latency(void)
+{
+	struct vv_lat l;
+
+	if (vv_lat_summary(lat_ns, n_aus, 1e6, &l))
+		die("out of memory");
+	printf("latency: frames=%zu in_flight=1 p50=%.3f ms p99=%.3f ms max=%.3f ms\n", l.n, l.p50,
+	       l.p99, l.max);
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -1116,6 +1165,7 @@ static void usage(void)
 		"        [--scatter] [--chunk N] [--streams N] [--sequential] [--frames N]\n"
 		"        [--abort-after N] [--seek-after N] [--regions N] [--in-bufs N] [--no-indirect]\n"
 		"        [--stride-align N] [--no-output] [--stats] [--timeout MS]\n"
+		"        [--latency]  (one AU in flight; prints its queue-to-picture latency)\n"
 		"        [--no-ts-check]  (diagnosis only: skip the timestamp checks)\n"
 		"        [--params-ext] [--stream-mem TYPE] [--queue-mem TYPE]\n"
 		"        [--res-mem-flag none|TYPE] [--no-per-resource-mem]\n"
@@ -1137,7 +1187,8 @@ int main(int argc, char **argv)
 		{ "no-output", 0, 0, 'N' },	{ "stats", 0, 0, 'T' },	     { "timeout", 1, 0, 't' },
 		{ "seek-after", 1, 0, 'k' },	{ "in-bufs", 1, 0, 'b' },	{ "no-ts-check", 0, 0, 'X' }, { "params-ext", 0, 0, 'E' },
 		{ "stream-mem", 1, 0, 'M' },	{ "queue-mem", 1, 0, 'Q' },   { "res-mem-flag", 1, 0, 'r' },
-		{ "no-per-resource-mem", 0, 0, 'P' }, { "peer", 0, 0, 'Z' }, { 0, 0, 0, 0 },
+		{ "no-per-resource-mem", 0, 0, 'P' }, { "peer", 0, 0, 'Z' }, { "latency", 0, 0, 'L' },
+		{ 0, 0, 0, 0 },
 	};
 	struct timespec t0, t1;
 	double secs;
@@ -1194,6 +1245,7 @@ int main(int argc, char **argv)
 			break;
 		case 'P': o.no_per_resource_mem = true; break;
 		case 'Z': o.peer = true; break;
+		case 'L': o.latency = true; break;
 		default: usage();
 		}
 	}
@@ -1211,6 +1263,9 @@ int main(int argc, char **argv)
 		die("--chunk needs a byte-stream codec (h264, hevc)");
 	if (!o.output && !o.no_output)
 		die("--output or --no-output is required");
+	if (o.latency && (o.streams != 1 || o.chunk || o.seek_after || o.frames || o.abort_after))
+		die("--latency: one stream of whole access units, without --chunk, --seek-after, "
+		    "--frames or --abort-after");
 	if (o.peer) {
 		/*
 		 * The ChromeOS driver asks for virtio objects (taken only where
@@ -1230,6 +1285,8 @@ int main(int argc, char **argv)
 		feat |= 1ull << VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT;
 
 	load_input();
+	if (o.latency && !(lat_ns = calloc(n_aus, sizeof(*lat_ns))))
+		die("out of memory");
 	o.verify_ts = !o.chunk && !o.no_output && !o.no_ts_check;
 	if (o.verify_ts)
 		reference_order();
@@ -1285,6 +1342,10 @@ int main(int argc, char **argv)
 		c = vv_poll(&dev, o.timeout_ms);
 		if (c < 0)
 			die("device error");
+		if (c == 0 && o.latency && streams[0].frames < streams[0].next_au)
+			die("timeout: AU %llu gave no picture in %d ms with one AU in flight (the decoder "
+			    "holds it until more input: B-frames, a byte-stream parser, frame threads)",
+			    (unsigned long long)streams[0].frames, o.timeout_ms);
 		if (c == 0)
 			die("timeout: no progress for %d ms (frames so far %llu)", o.timeout_ms,
 			    (unsigned long long)frames_total);
@@ -1295,6 +1356,9 @@ int main(int argc, char **argv)
 	for (i = 0; i < o.streams; i++) {
 		struct stream *s = &streams[i];
 
+		if (o.latency && s->frames != n_aus)
+			die("stream %u: %llu pictures of %zu access units", s->id,
+			    (unsigned long long)s->frames, n_aus);
 		if (!o.frames && o.verify_ts && s->frames != n_expect)
 			die("stream %u: %llu frames, the reference decode has %zu", s->id,
 			    (unsigned long long)s->frames, n_expect);
@@ -1314,5 +1378,7 @@ int main(int argc, char **argv)
 		printf("frames=%llu seconds=%.3f fps=%.2f streams=%d md5=%s\n",
 		       (unsigned long long)frames_total, secs, frames_total / secs, o.streams, hex);
 	}
+	if (o.latency)
+		print_latency();
 	return 0;
 }

@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vv_lat.h"
+
 static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 static void die(const char *fmt, ...)
@@ -51,13 +53,6 @@ static int64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 static long parse_num(const char *s, const char *what)
@@ -144,7 +139,8 @@ int main(int argc, char **argv)
 	AVPacket *pkt;
 	const uint8_t *in;
 	int64_t *lat, total = 0;
-	struct stat st;
+	struct vv_lat st;
+	struct stat sb;
 	int c, fd;
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -168,12 +164,12 @@ int main(int argc, char **argv)
 		die("--codec, --input, --width and --height (even, 16..8192) are needed");
 	frame_bytes = (size_t)w * (size_t)h * 3 / 2;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st))
+	if (fd < 0 || fstat(fd, &sb))
 		die("open %s: %s", path, strerror(errno));
-	if (st.st_size < (off_t)frame_bytes || st.st_size % (off_t)frame_bytes)
+	if (sb.st_size < (off_t)frame_bytes || sb.st_size % (off_t)frame_bytes)
 		die("%s is not a whole number of %ldx%ld NV12 frames", path, w, h);
-	n = (size_t)st.st_size / frame_bytes;
-	in = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	n = (size_t)sb.st_size / frame_bytes;
+	in = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (in == MAP_FAILED)
 		die("mmap %s: %s", path, strerror(errno));
 	close(fd);
@@ -222,10 +218,10 @@ int main(int argc, char **argv)
 		total += lat[i];
 		av_packet_unref(pkt);
 	}
-	qsort(lat, n, sizeof(*lat), cmp_i64);
+	if (vv_lat_summary(lat, n, 1e6, &st))
+		die("out of memory");
 	printf("direct: frames=%zu fps=%.1f p50=%.3f ms p99=%.3f ms max=%.3f ms\n", n,
-	       total > 0 ? n / (total / 1e9) : 0.0, lat[(n * 50 + 99) / 100 - 1] / 1e6,
-	       lat[(n * 99 + 99) / 100 - 1] / 1e6, lat[n - 1] / 1e6);
+	       total > 0 ? n / (total / 1e9) : 0.0, st.p50, st.p99, st.max);
 	for (i = 0; i < n; i++)
 		av_frame_free(&frames[i]);
 	free(frames);
