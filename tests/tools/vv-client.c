@@ -101,13 +101,6 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
 
 /* ---- guest buffers (vv_buf.c) -------------------------------------------- */
 
@@ -553,7 +546,7 @@ static void on_queue_done(struct vv_req *req)
 				    "flight (%llu)", s->id, (unsigned long long)s->frames,
 				    (unsigned long long)resp->timestamp,
 				    s->frames < n_aus ? (unsigned long long)aus[s->frames].ts : 0ull);
-			lat_ns[s->frames] = now_ns() - au_queued_ns;
+			lat_ns[s->frames] = vv_lat_now_ns() - au_queued_ns;
 		}
 		check_ts(s, resp->timestamp);
 		if (!o.no_output)
@@ -648,7 +641,7 @@ static void queue_res(struct stream *s, struct res *r, uint64_t ts, uint32_t byt
 	r->req->complete = on_queue_done;
 	r->queued = true;
 	if (o.latency && r->queue == VIRTIO_VIDEO_QUEUE_TYPE_INPUT)
-		au_queued_ns = now_ns();
+		au_queued_ns = vv_lat_now_ns();
 	if (vv_submit(r->req))
 		die("stream %u: cannot queue resource %u", s->id, r->id);
 }

@@ -71,13 +71,6 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
 
 static long parse_num(const char *s, const char *what, long max)
 {
@@ -201,7 +194,7 @@ static void account_picture(uint32_t w, uint32_t h, const struct vv_layout *l)
  */
 static int next_picture(struct vv_picture *pic, int wait_ms)
 {
-	int64_t end = now_ns() + (int64_t)wait_ms * 1000000;
+	int64_t end = vv_lat_now_ns() + (int64_t)wait_ms * 1000000;
 	int fd = ops->event_fd ? ops->event_fd(dec) : -1;
 
 	for (;;) {
@@ -212,7 +205,7 @@ static int next_picture(struct vv_picture *pic, int wait_ms)
 			return ret;
 		if (ret < 0)
 			die("receive: %d", ret);
-		left = (int)((end - now_ns()) / 1000000);
+		left = (int)((end - vv_lat_now_ns()) / 1000000);
 		if (fd < 0 || left <= 0)
 			return 0;
 		if (poll(&p, 1, left) < 0 && errno != EINTR)
@@ -304,7 +297,7 @@ int main(int argc, char **argv)
 		struct iovec iov = { aus[i].data, aus[i].size };
 		struct vv_picture pic;
 		struct vv_layout l;
-		int64_t t0 = now_ns();
+		int64_t t0 = vv_lat_now_ns();
 
 		ret = ops->decode(dec, &iov, 1, aus[i].ts);
 		if (ret < 0)
@@ -317,7 +310,7 @@ int main(int argc, char **argv)
 			die("AU %zu: the picture has timestamp %llu, expected %llu", i,
 			    (unsigned long long)pic.timestamp, (unsigned long long)aus[i].ts);
 		write_picture(&pic, &l);
-		lat[i] = now_ns() - t0;
+		lat[i] = vv_lat_now_ns() - t0;
 		account_picture(pic.width, pic.height, &l);
 		ops->release(dec, &pic);
 	}

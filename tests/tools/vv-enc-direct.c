@@ -47,13 +47,6 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
 
 static long parse_num(const char *s, const char *what)
 {
@@ -204,7 +197,7 @@ int main(int argc, char **argv)
 		frames[i] = f;
 	}
 	for (i = 0; i < n; i++) {
-		int64_t t0 = now_ns();
+		int64_t t0 = vv_lat_now_ns();
 		int ret = avcodec_send_frame(ctx, frames[i]);
 
 		if (ret < 0)
@@ -214,7 +207,7 @@ int main(int argc, char **argv)
 			die("frame %zu: no packet at once (the encoder buffers frames)", i);
 		if (ret < 0)
 			die("frame %zu: receive_packet failed (%d)", i, ret);
-		lat[i] = now_ns() - t0;
+		lat[i] = vv_lat_now_ns() - t0;
 		total += lat[i];
 		av_packet_unref(pkt);
 	}

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
 #include "vv_lat.h"
 
 static int cmp_i64(const void *a, const void *b)
@@ -33,4 +35,12 @@ int vv_lat_summary(const int64_t *v, size_t n, double per_ms, struct vv_lat *out
 	out->max = s[n - 1] / per_ms;
 	free(s);
 	return 0;
+}
+
+int64_t vv_lat_now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }

@@ -22,4 +22,7 @@ struct vv_lat {
  */
 int vv_lat_summary(const int64_t *v, size_t n, double per_ms, struct vv_lat *out);
 
+/* CLOCK_MONOTONIC in nanoseconds: the clock every latency is taken on. */
+int64_t vv_lat_now_ns(void);
+
 #endif /* VV_LAT_H */
