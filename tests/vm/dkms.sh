@@ -45,7 +45,7 @@ dpkg-query -W -f='${Status}' dkms 2>/dev/null | grep -q 'ok installed' || fetch 
 	{ rm -f "$(ls "$debdir/linux-source-${series}_"*.deb 2>/dev/null | grep -v "_${srcver}_")"; fetch "linux-source-$series=$srcver"; }
 echo "installed first in the guest: ${deps[*]:-nothing}"
 
-run_vm dkms --no-modules --timeout 900 -- bash tests/guest/dkms.sh "$streams" "$pkg" "${deps[@]}"
+run_vm dkms --no-modules --timeout 1500 -- bash tests/guest/dkms.sh "$streams" "$pkg" "${deps[@]}"
 [ $rc = 0 ] || fail "dkms: guest run failed (exit $rc)"
 dir=$(run_folder dkms)
 field() { run_field dkms "$1"; }
