@@ -1,6 +1,7 @@
 #!/bin/sh
-# Registers the driver with DKMS: copies dkms.conf, kernel/ sources and the
-# shared include/ header to /usr/src/virtio-video-<version>, then
+# Registers the driver with DKMS from this tree (the package of make
+# dkms-deb does the same from /usr/src): copies dkms.conf, kernel/ sources and
+# the shared include/ header to /usr/src/virtio-video-<version>, then
 # dkms add/build/install (for the running kernel, or -k VERSION).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
