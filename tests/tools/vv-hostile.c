@@ -446,7 +446,26 @@ static void c_res_create_bad(void)
 	res_create(1, 0x999, 1, SB, 1, one, &good, 1, BADP, "queue type 0x999");
 	e[0] = good;
 	e[1] = (struct virtio_video_mem_entry){ .addr = good.addr, .length = 4096 };
-	res_create(1, IN, 1, SB, 1, two, e, 1, BADP, "more entries announced than sent");
+	/*
+	 * More entries announced than sent. Commands up to 256 bytes are read
+	 * into a stack buffer, whose bytes past the command are whatever other
+	 * calls left there: an unchecked count reads garbage that happens to
+	 * fail validation, plain and under ASan, so the small case cannot catch
+	 * a missing check. Past 256 bytes the command is on the heap, exactly
+	 * its size, where ASan reports any read past its end (the daemon's
+	 * count check removed: heap-buffer-overflow in parse_entries).
+	 */
+	res_create(1, IN, 7, SB, 1, two, e, 2, VIRTIO_VIDEO_RESP_OK_NODATA, "valid two-entry RESOURCE_CREATE");
+	res_create(1, IN, 8, SB, 1, two, e, 1, BADP, "more entries announced than sent");
+	{
+		uint32_t n17[8] = { 17 };
+		struct virtio_video_mem_entry many[16];
+
+		for (int i = 0; i < 16; i++)
+			many[i] = (struct virtio_video_mem_entry){ .addr = good.addr, .length = 4096 };
+		res_create(1, IN, 9, SB, 1, n17, many, 16, BADP,
+			   "more entries announced than sent (command on the heap)");
+	}
 	res_create(1, IN, 1, SB, 1, one, &good, 1, VIRTIO_VIDEO_RESP_OK_NODATA, "valid RESOURCE_CREATE");
 	res_create(1, IN, 1, SB, 1, one, &good, 1, VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION,
 		   "RESOURCE_CREATE of an existing ID");
