@@ -26,25 +26,29 @@ clip=$(zc_stream 1024x768 30)
 # goes to a file in the run folder, of which the last lines are shown
 # (tests/guest/gst-kms.sh).
 kms="kmssink driver-name=virtio_gpu force-modesetting=true"
-run_vm gst --gpu --timeout 240 -- bash tests/guest/gst-kms.sh 120 filesrc location="$clip" ! h264parse ! \
-	v4l2h264dec capture-io-mode=dmabuf ! videoconvert ! $kms
-[ "$rc" = 0 ] || fail "guest run failed (exit $rc)"
-zc_check_gst gst
-line=$(zc_counters gst 1)
-echo "copy: $line"
-[ "$(zc_field "$line" frames_decoded)" = 30 ] && [ "$(zc_field "$line" frames_output)" = 30 ] ||
-	fail "copy: the daemon did not decode and output all 30 frames"
-[ "$(zc_field "$line" res_virtio_object_out)" = 0 ] && [ "$(zc_field "$line" res_guest_pages_out)" -ge 1 ] ||
-	fail "copy: the decoder's own dma-bufs did not go as guest pages"
 
-run_vm gstzc --gpu --timeout 240 -- bash tests/guest/gst-kms.sh 120 filesrc location="$clip" ! h264parse ! \
-	v4l2h264dec capture-io-mode=dmabuf-import ! video/x-raw,format=BGRx ! $kms
-[ "$rc" = 0 ] || fail "zero copy: guest run failed (exit $rc)"
-zc_check_gst gstzc
-line=$(zc_counters gstzc 1)
-echo "zero copy: $line"
-[ "$(zc_field "$line" frames_decoded)" = 30 ] && [ "$(zc_field "$line" frames_output)" = 30 ] ||
-	fail "zero copy: the daemon did not decode and output all 30 frames"
-[ "$(zc_field "$line" res_guest_pages_out)" = 0 ] && [ "$(zc_field "$line" res_virtio_object_out)" -ge 1 ] ||
-	fail "zero copy: kmssink's buffers were not imported as virtio objects (UUIDs)"
+# show NAME LABEL PAGES|OBJECTS DECODER-AND-CONVERSION...: one boot, the
+# pipeline to EOS, all 30 frames decoded and output, and the stream's frame
+# queue all guest pages or all virtio objects.
+show() {
+	local name=$1 label=$2 kind=$3 line pages objs
+	shift 3
+	run_vm "$name" --gpu --timeout 240 -- bash tests/guest/gst-kms.sh 120 filesrc location="$clip" ! \
+		h264parse ! "$@" ! $kms
+	[ "$rc" = 0 ] || fail "$label: guest run failed (exit $rc)"
+	zc_check_gst "$name"
+	line=$(zc_counters "$name" 1)
+	echo "$label: $line"
+	[ "$(zc_field "$line" frames_decoded)" = 30 ] && [ "$(zc_field "$line" frames_output)" = 30 ] ||
+		fail "$label: the daemon did not decode and output all 30 frames"
+	pages=$(zc_field "$line" res_guest_pages_out) objs=$(zc_field "$line" res_virtio_object_out)
+	case $kind in
+	pages) [ "$objs" = 0 ] && [ "$pages" -ge 1 ] ||
+		fail "$label: the decoder's own dma-bufs did not go as guest pages" ;;
+	objects) [ "$pages" = 0 ] && [ "$objs" -ge 1 ] ||
+		fail "$label: kmssink's buffers were not imported as virtio objects (UUIDs)" ;;
+	esac
+}
+show gst copy pages v4l2h264dec capture-io-mode=dmabuf ! videoconvert
+show gstzc "zero copy" objects v4l2h264dec capture-io-mode=dmabuf-import ! video/x-raw,format=BGRx
 echo ok
